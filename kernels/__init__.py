@@ -1,0 +1,101 @@
+"""Array-level kernels for conv2d and batch norm, with a small dispatcher.
+
+These functions take and return raw arrays (NumPy or CuPy), never Tensors; the
+autodiff ops in ``minigen.ops`` call them. Three implementations exist:
+
+* ``kernels.reference`` — plain NumPy/CuPy code (im2col + tensordot), the ground truth;
+* ``kernels.cpu``       — Numba CPU kernels (``njit(parallel=True, cache=True)``);
+* ``kernels.cuda``      — Numba CUDA kernels (CuPy arrays go in via ``__cuda_array_interface__``).
+
+Dispatch: NumPy arrays -> ``cpu``; CuPy arrays -> ``cuda``. Setting the environment
+variable ``MINIGEN_KERNELS=reference`` forces the reference (read at every call). If
+Numba cannot be imported the reference is used, with a single warning.
+"""
+
+import os
+
+# Numba's OpenMP worker threads busy-wait ("spin") for a while after every parallel
+# kernel. The next NumPy/BLAS call then fights them for the cores and can run up to
+# 40x slower. A passive wait policy makes the workers sleep instead. This must be set
+# before the OpenMP runtime is loaded, i.e. before the first parallel kernel runs.
+os.environ.setdefault("OMP_WAIT_POLICY", "passive")
+
+import warnings  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+from . import reference  # noqa: E402
+from .reference import array_module  # noqa: E402
+
+__all__ = [
+    "conv2d_forward", "conv2d_grad_input", "conv2d_grad_weight",
+    "batchnorm_forward_train", "batchnorm_forward_eval", "batchnorm_backward",
+    "backend_for", "reference",
+]
+
+_MODES = ("", "auto", "numba", "reference")
+_loaded = {}      # "cpu" / "cuda" -> module, or None when it could not be loaded
+_warned = set()
+
+
+def _load(name):
+    """Import kernels.cpu / kernels.cuda once; None (and one warning) if Numba is missing."""
+    if name not in _loaded:
+        try:
+            if name == "cpu":
+                from . import cpu as mod
+            else:
+                from . import cuda as mod
+        except ImportError as exc:          # numba (or numba.cuda) not importable
+            mod = None
+            if name not in _warned:
+                _warned.add(name)
+                warnings.warn(
+                    f"kernels: Numba {name.upper()} kernels unavailable ({exc}); "
+                    f"using the slower NumPy/CuPy reference implementation",
+                    RuntimeWarning, stacklevel=3)
+        _loaded[name] = mod
+    return _loaded[name]
+
+
+def backend_for(*arrays):
+    """The module that will run an op on these arrays: kernels.cpu, kernels.cuda or kernels.reference."""
+    mode = os.environ.get("MINIGEN_KERNELS", "").strip().lower()
+    if mode not in _MODES:
+        raise ValueError(f"MINIGEN_KERNELS={mode!r} is not one of 'reference', 'numba', 'auto'")
+    if mode == "reference":
+        return reference
+    first = next(a for a in arrays if a is not None)
+    name = "cpu" if array_module(first) is np else "cuda"
+    return _load(name) or reference
+
+
+def conv2d_forward(x, w, stride=1, padding=0, dilation=1, groups=1):
+    """y = conv2d(x, w) (cross-correlation, no bias). x: (N, C, H, W); w: (O, C/groups, kh, kw);
+    y: (N, O, Ho, Wo) with Ho = (H + 2*ph - dh*(kh-1) - 1)//sh + 1."""
+    return backend_for(x).conv2d_forward(x, w, stride, padding, dilation, groups)
+
+
+def conv2d_grad_input(gy, w, x_shape, stride=1, padding=0, dilation=1, groups=1):
+    """Adjoint of conv2d_forward in x (= conv_transpose2d forward); returns gx of shape x_shape."""
+    return backend_for(gy).conv2d_grad_input(gy, w, x_shape, stride, padding, dilation, groups)
+
+
+def conv2d_grad_weight(x, gy, w_shape, stride=1, padding=0, dilation=1, groups=1):
+    """Adjoint of conv2d_forward in w; returns gw of shape w_shape."""
+    return backend_for(x).conv2d_grad_weight(x, gy, w_shape, stride, padding, dilation, groups)
+
+
+def batchnorm_forward_train(x, gamma, beta, eps=1e-5):
+    """(y, mean, invstd): normalise with batch statistics over every axis but 1."""
+    return backend_for(x).batchnorm_forward_train(x, gamma, beta, eps)
+
+
+def batchnorm_forward_eval(x, gamma, beta, running_mean, running_var, eps=1e-5):
+    """y = (x - running_mean) / sqrt(running_var + eps) * gamma + beta."""
+    return backend_for(x).batchnorm_forward_eval(x, gamma, beta, running_mean, running_var, eps)
+
+
+def batchnorm_backward(gy, x, gamma, mean, invstd):
+    """(gx, ggamma, gbeta) of training-mode batch norm."""
+    return backend_for(x).batchnorm_backward(gy, x, gamma, mean, invstd)
