@@ -1,0 +1,239 @@
+"""Reverse-mode automatic differentiation: the walk over the graph.
+
+The forward pass leaves a graph behind: every Tensor made by an op remembers its
+`creator` Function, and every Function remembers its `inputs`. `backward` walks that
+graph from the output back to the leaves:
+
+    1. start with d(out)/d(out) = 1 (or the gradient the caller gives);
+    2. visit Functions so that a Function runs only after *all* gradients of its
+       outputs have arrived: a Function's `generation` is one more than the largest
+       generation among its inputs' creators, so visiting in decreasing generation
+       order is a valid reverse topological order. A heap keeps that order, and the
+       walk is a loop, never a recursion (a chain of 100,000 ops is fine);
+    3. each Function turns output gradients into input gradients (its `backward`);
+       gradients of a tensor used twice are summed;
+    4. leaves (tensors made by the user with requires_grad=True) receive `.grad`.
+
+Gradients are Tensors computed by engine ops. With `create_graph=True` the walk
+records them as a graph of their own, so they can be differentiated again.
+"""
+import contextlib
+import heapq
+
+from minigen import backend
+
+# ---------------------------------------------------------------- grad mode switches
+_grad_enabled = True
+
+
+def is_grad_enabled():
+    return _grad_enabled
+
+
+@contextlib.contextmanager
+def set_grad_enabled(mode):
+    """Turn graph recording on or off inside a `with` block."""
+    global _grad_enabled
+    previous, _grad_enabled = _grad_enabled, bool(mode)
+    try:
+        yield
+    finally:
+        _grad_enabled = previous
+
+
+def no_grad():
+    """`with mg.no_grad():` runs ops without recording a graph (evaluation, updates)."""
+    return set_grad_enabled(False)
+
+
+def enable_grad():
+    """`with mg.enable_grad():` records a graph even inside `no_grad`."""
+    return set_grad_enabled(True)
+
+
+# ------------------------------------------------------------------- the backward walk
+class GraphFreedError(RuntimeError):
+    pass
+
+
+def _accumulate(grads, tensor, g):
+    key = id(tensor)
+    if key in grads:
+        grads[key] = (tensor, grads[key][1] + g)
+    else:
+        grads[key] = (tensor, g)
+
+
+def _functions_needed(roots, targets, stop_at_targets=False):
+    """The Functions on some path from a root down to one of the target tensors.
+
+    Used by `grad(outputs, inputs)` so that only the part of the graph that leads to
+    the requested inputs is differentiated (a gradient penalty asks for d/dx only).
+    stop_at_targets: do not look above the targets (for a local formula built on them).
+    """
+    target_ids = {id(t) for t in targets}
+    reachable, stack = {}, [r.creator for r in roots if r.creator is not None]
+    while stack:
+        f = stack.pop()
+        if id(f) in reachable:
+            continue
+        reachable[id(f)] = f
+        for x in f.inputs or ():
+            if stop_at_targets and id(x) in target_ids:
+                continue
+            if x.creator is not None and id(x.creator) not in reachable:
+                stack.append(x.creator)
+    needed = set()
+    for f in sorted(reachable.values(), key=lambda f: f.generation):
+        for x in f.inputs or ():
+            if id(x) in target_ids or (x.creator is not None and id(x.creator) in needed):
+                needed.add(id(f))
+                break
+    return needed
+
+
+def run_backward(roots, root_grads, retain_graph=False, create_graph=False, inputs=None,
+                 stop_at_inputs=False):
+    """Propagate `root_grads` from `roots` back through the graph.
+
+    inputs=None: accumulate into `.grad` of leaves (and of tensors that called
+    `retain_grad()`), as `Tensor.backward` does.
+    inputs=[...]: return the gradient of each input instead (None where the input
+    does not influence the roots) and touch no `.grad`, as `minigen.grad` does.
+    """
+    grads = {}          # id(tensor) -> (tensor, gradient so far)
+    results = {}        # id(input) -> gradient, when `inputs` is given
+    wanted = {id(t) for t in inputs} if inputs is not None else None
+    needed = _functions_needed(roots, inputs, stop_at_inputs) if inputs is not None else None
+
+    heap, queued, counter = [], set(), 0
+
+    def schedule(f):
+        nonlocal counter
+        if f is not None and id(f) not in queued and (needed is None or id(f) in needed):
+            queued.add(id(f))
+            counter += 1
+            heapq.heappush(heap, (-f.generation, counter, f))
+
+    def finish(tensor, g):
+        """All of `tensor`'s gradient has arrived: hooks, retain_grad, results."""
+        for hook in tensor._hooks:
+            replaced = hook(g)
+            if replaced is not None:
+                g = replaced
+        if wanted is not None:
+            if id(tensor) in wanted:
+                results[id(tensor)] = g
+        elif tensor.creator is None or tensor._retains_grad:
+            stored = g if create_graph else g.detach()
+            tensor.grad = stored if tensor.grad is None else tensor.grad + stored
+        return g
+
+    for root, g in zip(roots, root_grads):
+        _accumulate(grads, root, g)
+        schedule(root.creator)
+
+    with set_grad_enabled(create_graph):
+        while heap:
+            f = heapq.heappop(heap)[2]
+            if f.inputs is None:
+                raise GraphFreedError(
+                    f"backward through {type(f).__name__} a second time: its graph was freed "
+                    "after the first backward. Pass retain_graph=True to the first call "
+                    "if you need to go back through the same graph twice.")
+            output_grads = []
+            for ref, (shape, dtype) in zip(f.outputs, f.output_meta):
+                out = ref()
+                entry = grads.pop(id(out), None) if out is not None else None
+                g = finish(out, entry[1]) if entry is not None else None
+                output_grads.append(g)
+            if all(g is None for g in output_grads):
+                continue
+            output_grads = [g if g is not None else f.zeros(shape, dtype)
+                            for g, (shape, dtype) in zip(output_grads, f.output_meta)]
+            input_grads = f.backward(*output_grads)
+            if not isinstance(input_grads, (tuple, list)):
+                input_grads = (input_grads,)
+            for x, gx in zip(f.inputs, input_grads):
+                if gx is None or not x.requires_grad:
+                    continue
+                if gx.shape != x.shape:
+                    raise RuntimeError(
+                        f"{type(f).__name__}.backward returned a gradient of shape {gx.shape} "
+                        f"for an input of shape {x.shape} (a bug in that op)")
+                _accumulate(grads, x, gx)
+                schedule(x.creator)
+            if not retain_graph:
+                f.release()
+        # What is left in `grads` are leaves (or tensors outside the needed subgraph).
+        for tensor, g in grads.values():
+            if tensor.creator is None or wanted is not None:
+                finish(tensor, g)
+
+    if inputs is not None:
+        return [results.get(id(t)) for t in inputs]
+    return None
+
+
+def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,
+         allow_unused=False):
+    """Gradients of `outputs` with respect to `inputs`, returned (not stored in .grad).
+
+    Like `torch.autograd.grad`. With `create_graph=True` the returned gradients are
+    themselves differentiable (gradient penalties, Hessian-vector products).
+    """
+    from minigen.tensor import Tensor, ones_like_data
+
+    single_input = isinstance(inputs, Tensor)
+    outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
+    inputs = [inputs] if single_input else list(inputs)
+    if grad_outputs is None:
+        grad_outputs = [None] * len(outputs)
+    elif isinstance(grad_outputs, Tensor):
+        grad_outputs = [grad_outputs]
+    root_grads = []
+    for out, g in zip(outputs, grad_outputs):
+        if g is None:
+            if out.size != 1:
+                raise RuntimeError(
+                    f"grad: output of shape {out.shape} is not a scalar; pass grad_outputs "
+                    "(one gradient of the output's shape per output)")
+            g = Tensor(ones_like_data(out.data))
+        elif not isinstance(g, Tensor):
+            g = Tensor(backend.as_array(g, dtype=out.dtype, like=out.data))
+        if g.shape != out.shape:
+            raise ValueError(f"grad: grad_outputs shape {g.shape} differs from output shape {out.shape}")
+        root_grads.append(g)
+    for i, x in enumerate(inputs):
+        if not x.requires_grad:
+            raise RuntimeError(f"grad: input {i} (shape {x.shape}) does not require grad")
+    if retain_graph is None:
+        retain_graph = create_graph
+    result = run_backward(outputs, root_grads, retain_graph=retain_graph,
+                          create_graph=create_graph, inputs=inputs)
+    for i, g in enumerate(result):
+        if g is None and not allow_unused:
+            raise RuntimeError(
+                f"grad: input {i} (shape {inputs[i].shape}) was not used to compute the "
+                "outputs; pass allow_unused=True to get None for it")
+    return result
+
+
+def differentiate_formula(formula, inputs, grad_outputs):
+    """Vector-Jacobian product of a formula written in engine ops, inside a backward.
+
+    Some Functions (batch norm's backward) are fastest as one kernel, while their own
+    derivative is easiest to state as "differentiate the first-derivative formula".
+    `formula(*inputs)` rebuilds that formula from engine ops on the node's inputs; this
+    returns d<formula(inputs), grad_outputs>/d inputs (None for inputs that need no
+    gradient), recorded as a graph exactly when the surrounding walk records one.
+    """
+    create_graph = is_grad_enabled()
+    targets = [x for x in inputs if x.requires_grad]
+    with set_grad_enabled(True):
+        outputs = formula(*inputs)
+    pairs = [(y, g) for y, g in zip(outputs, grad_outputs) if y.requires_grad]
+    grads = run_backward([y for y, _ in pairs], [g for _, g in pairs], retain_graph=True,
+                         create_graph=create_graph, inputs=targets, stop_at_inputs=True)
+    by_id = {id(x): g for x, g in zip(targets, grads)}
+    return tuple(by_id.get(id(x)) for x in inputs)

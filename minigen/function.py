@@ -1,0 +1,159 @@
+"""Function: one node of the graph, one differentiable operation.
+
+A Function subclass writes two methods side by side:
+
+    forward(*arrays)      -> array or tuple of arrays      (raw numpy/cupy arrays)
+    backward(*grad_outs)  -> Tensor or tuple of Tensors   (built from engine ops)
+
+`forward` computes on plain arrays, so it is as fast as NumPy. `backward` receives the
+gradients of the outputs as Tensors and returns the gradients of the inputs computed
+with other Functions; when the walk runs with `create_graph=True`, those Functions are
+recorded too, which is all that gradients of gradients need.
+
+What backward needs from forward is kept on the node: `self.inputs` (Tensors),
+`self.output(i)` (the outputs, held weakly so that a node never keeps its own output
+alive), and any small arrays an op stores on `self`. `release()` drops all of it after
+backward, so the memory of a graph goes away with it.
+"""
+import sys
+import weakref
+
+from minigen import backend
+from minigen.autograd import is_grad_enabled
+
+
+class ShapeError(ValueError):
+    """Shapes of an op's inputs do not fit together."""
+
+
+class DTypeError(TypeError):
+    """Dtypes of an op's inputs do not fit together."""
+
+
+class DeviceError(RuntimeError):
+    """The inputs of an op live on different devices."""
+
+
+def user_line():
+    """'file:line' of the innermost stack frame outside the minigen package."""
+    import os
+    package_dir = os.path.dirname(os.path.abspath(__file__))
+    frame = sys._getframe(1)
+    while frame is not None:
+        filename = os.path.abspath(frame.f_code.co_filename)
+        if not filename.startswith(package_dir + os.sep):
+            return f"{frame.f_code.co_filename}:{frame.f_lineno}"
+        frame = frame.f_back
+    return "<unknown>"
+
+
+def _is_float(dtype):
+    return dtype.kind == "f"
+
+
+class Function:
+    """Base class of every differentiable operation (see the module docstring)."""
+
+    inputs = None
+    generation = 0
+
+    # ------------------------------------------------------------------ calling
+    def __call__(self, *inputs):
+        from minigen.tensor import Tensor
+
+        tensors = self._to_tensors(inputs, Tensor)
+        arrays = [t.data for t in tensors]
+        try:
+            outputs = self.forward(*arrays)
+        except ValueError as exc:
+            if isinstance(exc, ShapeError):
+                raise
+            shapes = ", ".join(str(a.shape) for a in arrays)
+            raise ShapeError(
+                f"{self.name}: {exc} (input shapes {shapes}) at {user_line()}") from exc
+        single = not isinstance(outputs, tuple)
+        if single:
+            outputs = (outputs,)
+        results = tuple(Tensor(y) for y in outputs)
+
+        if is_grad_enabled() and any(t.requires_grad for t in tensors):
+            self.inputs = tensors
+            self.generation = max(
+                (t.creator.generation + 1 if t.creator is not None else 0) for t in tensors)
+            self.outputs = [weakref.ref(y) for y in results]
+            self.output_meta = [(y.shape, y.dtype) for y in outputs]
+            for y in results:
+                y.creator = self
+                y.requires_grad = True
+            if _anomaly_hook is not None:
+                _anomaly_hook(self, results)
+        return results[0] if single else results
+
+    @property
+    def name(self):
+        return type(self).__name__
+
+    def _to_tensors(self, inputs, Tensor):
+        """Wrap scalars and arrays as constant Tensors; check devices and dtypes.
+
+        Python scalars take the dtype of the tensors they meet (x * 2.0 stays float32).
+        Integer or boolean tensors meeting a float tensor are cast to its dtype; two
+        different float dtypes are an error, never a silent upcast.
+        """
+        reference = next((x for x in inputs if isinstance(x, Tensor)), None)
+        if reference is None:
+            raise TypeError(f"{self.name}: needs at least one Tensor input")
+        tensors = []
+        for x in inputs:
+            if isinstance(x, Tensor):
+                tensors.append(x)
+            elif isinstance(x, (bool, int, float)):
+                dtype = reference.dtype if _is_float(reference.dtype) else None
+                tensors.append(Tensor(backend.as_array(x, dtype=dtype, like=reference.data)))
+            else:
+                tensors.append(Tensor(x))
+        devices = [t.device for t in tensors]
+        if len(set(devices)) > 1:
+            detail = ", ".join(f"input {i} on {d}" for i, d in enumerate(devices))
+            raise DeviceError(
+                f"{self.name}: inputs live on different devices ({detail}) at {user_line()}. "
+                "Move them with .to(device) first.")
+        float_dtypes = {t.dtype for t in tensors if _is_float(t.dtype)}
+        if len(float_dtypes) > 1:
+            detail = ", ".join(f"input {i} is {t.dtype}" for i, t in enumerate(tensors))
+            raise DTypeError(
+                f"{self.name}: mixed float dtypes ({detail}) at {user_line()}. "
+                "minigen never upcasts silently; cast one side with .astype(...).")
+        if float_dtypes and len({t.dtype for t in tensors}) > 1:
+            target = float_dtypes.pop()
+            tensors = [t if t.dtype == target else Tensor(t.data.astype(target)) for t in tensors]
+        return tensors
+
+    # ---------------------------------------------------------------- subclasses
+    def forward(self, *arrays):
+        raise NotImplementedError(f"{self.name} must define forward")
+
+    def backward(self, *grad_outputs):
+        raise NotImplementedError(f"{self.name} must define backward")
+
+    # ------------------------------------------------------------------- helpers
+    def output(self, i=0):
+        """The i-th output Tensor (alive whenever its gradient is being computed)."""
+        return self.outputs[i]()
+
+    def zeros(self, shape, dtype):
+        """A zero gradient for an output that received none."""
+        from minigen.tensor import Tensor
+        xp = backend.get_array_module(self.inputs[0].data)
+        return Tensor(xp.zeros(shape, dtype=dtype))
+
+    def release(self):
+        """Drop what backward needed, once it has run (frees the graph's memory)."""
+        self.inputs = None
+        for key, value in list(vars(self).items()):
+            if hasattr(value, "shape") and hasattr(value, "dtype"):
+                delattr(self, key)
+
+
+# Set by minigen.inspect's anomaly mode: called with (function, outputs) for each node.
+_anomaly_hook = None

@@ -1,0 +1,173 @@
+"""2-D convolution and its two adjoints, as three Functions that differentiate each other.
+
+Write y = B(x, W) for the convolution (cross-correlation, as in PyTorch):
+
+    y[n, o, i, j] = sum_{c, p, q} x[n, c, i*s + p*d - pad, j*s + q*d - pad] * W[o, c, p, q]
+
+B is linear in x and linear in W, so both partial derivatives are again linear maps:
+
+    gx = B_x^T(gy, W)  = conv_transpose2d(gy, W)       -> Function ConvTranspose2d
+    gW = B_W^T(x, gy)                                 -> Function Conv2dGradWeight
+
+and the derivatives of those are convolutions again:
+
+    ConvTranspose2d(g, W):  d/dg = Conv2d(., W),          d/dW = Conv2dGradWeight(., g)
+    Conv2dGradWeight(x, g): d/dx = ConvTranspose2d(g, .), d/dg = Conv2d(x, .)
+
+So the three classes below close under differentiation, and gradients of any order
+through a convolution are exact. The array work is done by `kernels` (Numba on the
+CPU, Numba CUDA on the GPU, a NumPy reference).
+"""
+import kernels
+
+from minigen.function import Function, ShapeError, user_line
+from minigen.ops.reduce import sum as reduce_sum
+
+
+def _pair(v, name, op):
+    if isinstance(v, int):
+        return (v, v)
+    v = tuple(int(a) for a in v)
+    if len(v) != 2:
+        raise ValueError(f"{op}: {name} must be an int or a pair, got {v}")
+    return v
+
+
+class _ConvParams:
+    """stride, padding, dilation, groups: what all three Functions share."""
+
+    def __init__(self, stride, padding, dilation, groups):
+        self.stride, self.padding, self.dilation, self.groups = stride, padding, dilation, groups
+
+    @property
+    def params(self):
+        return (self.stride, self.padding, self.dilation, self.groups)
+
+
+def _add_channel_bias(y, b):
+    return y + b.reshape(1, -1, *([1] * (y.ndim - 2)))
+
+
+def _bias_grad(gy):
+    return reduce_sum(gy, axis=(0, 2, 3))
+
+
+class Conv2d(_ConvParams, Function):
+    """y = conv2d(x, W) + b.
+
+    gx = conv_transpose2d(gy, W),  gW = Conv2dGradWeight(x, gy),  gb = sum of gy over n, i, j.
+    """
+
+    def forward(self, x, w, b=None):
+        y = kernels.conv2d_forward(x, w, *self.params)
+        return y if b is None else _add_channel_bias(y, b)
+
+    def backward(self, gy):
+        x, w = self.inputs[0], self.inputs[1]
+        gx = ConvTranspose2d(*self.params, out_shape=x.shape)(gy, w)
+        gw = Conv2dGradWeight(*self.params, w_shape=w.shape)(x, gy)
+        return (gx, gw) if len(self.inputs) == 2 else (gx, gw, _bias_grad(gy))
+
+
+class ConvTranspose2d(_ConvParams, Function):
+    """y = conv_transpose2d(x, W) + b: the adjoint of conv2d in its input (out_shape given).
+
+    gx = conv2d(gy, W),  gW = Conv2dGradWeight(gy, x),  gb = sum of gy over n, i, j.
+    """
+
+    def __init__(self, stride, padding, dilation, groups, out_shape):
+        super().__init__(stride, padding, dilation, groups)
+        self.out_shape = tuple(out_shape)
+
+    def forward(self, x, w, b=None):
+        y = kernels.conv2d_grad_input(x, w, self.out_shape, *self.params)
+        return y if b is None else _add_channel_bias(y, b)
+
+    def backward(self, gy):
+        x, w = self.inputs[0], self.inputs[1]
+        gx = Conv2d(*self.params)(gy, w)
+        gw = Conv2dGradWeight(*self.params, w_shape=w.shape)(gy, x)
+        return (gx, gw) if len(self.inputs) == 2 else (gx, gw, _bias_grad(gy))
+
+
+class Conv2dGradWeight(_ConvParams, Function):
+    """gW = B_W^T(x, gy): the gradient of conv2d with respect to its weight.
+
+    It is bilinear in (x, gy); with G the gradient arriving for gW:
+    gx = conv_transpose2d(gy, G),  g_gy = conv2d(x, G).
+    """
+
+    def __init__(self, stride, padding, dilation, groups, w_shape):
+        super().__init__(stride, padding, dilation, groups)
+        self.w_shape = tuple(w_shape)
+
+    def forward(self, x, gy):
+        return kernels.conv2d_grad_weight(x, gy, self.w_shape, *self.params)
+
+    def backward(self, g):
+        x, gy = self.inputs
+        gx = ConvTranspose2d(*self.params, out_shape=x.shape)(gy, g)
+        ggy = Conv2d(*self.params)(x, g)
+        return gx, ggy
+
+
+# ------------------------------------------------------------------ functions
+def _check_conv_inputs(op, x, w, b, groups, in_channels):
+    if x.ndim != 4:
+        raise ShapeError(f"{op}: input must be 4-D (N, C, H, W), got shape {x.shape} at {user_line()}")
+    if w.ndim != 4:
+        raise ShapeError(f"{op}: weight must be 4-D, got shape {w.shape} at {user_line()}")
+    if groups < 1 or x.shape[1] % groups:
+        raise ShapeError(f"{op}: {x.shape[1]} input channels are not divisible by groups={groups} "
+                         f"at {user_line()}")
+    if in_channels != x.shape[1]:
+        raise ShapeError(f"{op}: input of shape {x.shape} has {x.shape[1]} channels but weight of "
+                         f"shape {w.shape} with groups={groups} expects {in_channels} at {user_line()}")
+    if x.dtype.kind != "f":
+        raise TypeError(f"{op}: input must be a float tensor, got {x.dtype}")
+
+
+def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """torch.nn.functional.conv2d: input (N, C, H, W), weight (O, C/groups, kh, kw), bias (O,)."""
+    stride, padding, dilation = (_pair(v, n, "conv2d") for v, n in
+                                 ((stride, "stride"), (padding, "padding"), (dilation, "dilation")))
+    _check_conv_inputs("conv2d", input, weight, bias, groups, weight.shape[1] * groups)
+    if weight.shape[0] % groups:
+        raise ShapeError(f"conv2d: {weight.shape[0]} output channels are not divisible by "
+                         f"groups={groups} at {user_line()}")
+    for axis in (0, 1):
+        span = dilation[axis] * (weight.shape[2 + axis] - 1) + 1
+        if input.shape[2 + axis] + 2 * padding[axis] < span:
+            raise ShapeError(f"conv2d: input of shape {input.shape} (padded by {padding}) is smaller "
+                             f"than the kernel {tuple(weight.shape[2:])} (dilation {dilation}) at {user_line()}")
+    fn = Conv2d(stride, padding, dilation, groups)
+    return fn(input, weight) if bias is None else fn(input, weight, bias)
+
+
+def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
+                     dilation=1):
+    """torch.nn.functional.conv_transpose2d: weight (C_in, C_out/groups, kh, kw).
+
+    Output size: (H - 1) * stride - 2 * padding + dilation * (k - 1) + output_padding + 1.
+    """
+    stride, padding, dilation, output_padding = (
+        _pair(v, n, "conv_transpose2d") for v, n in
+        ((stride, "stride"), (padding, "padding"), (dilation, "dilation"), (output_padding, "output_padding")))
+    _check_conv_inputs("conv_transpose2d", input, weight, bias, groups, weight.shape[0])
+    for axis in (0, 1):
+        if output_padding[axis] >= max(stride[axis], dilation[axis]):
+            raise ValueError(f"conv_transpose2d: output_padding {output_padding} must be smaller than "
+                             f"stride {stride} or dilation {dilation}")
+    out_hw = tuple((input.shape[2 + a] - 1) * stride[a] - 2 * padding[a]
+                   + dilation[a] * (weight.shape[2 + a] - 1) + output_padding[a] + 1 for a in (0, 1))
+    if min(out_hw) < 1:
+        raise ShapeError(f"conv_transpose2d: output size {out_hw} is empty for input {input.shape} "
+                         f"at {user_line()}")
+    out_shape = (input.shape[0], weight.shape[1] * groups) + out_hw
+    fn = ConvTranspose2d(stride, padding, dilation, groups, out_shape)
+    return fn(input, weight) if bias is None else fn(input, weight, bias)
+
+
+def conv_output_size(size, kernel, stride, padding, dilation=1):
+    return (size + 2 * padding - dilation * (kernel - 1) - 1) // stride + 1
+

@@ -1,0 +1,188 @@
+"""Loss functions, built from engine ops (their gradients follow from those ops).
+
+Every loss takes `reduction`: 'mean' (default), 'sum', or 'none' (one value per
+element or sample), with PyTorch's argument names.
+"""
+import math
+
+import numpy as np
+
+from minigen import backend
+from minigen.function import ShapeError, user_line
+from minigen.tensor import Tensor
+from minigen.ops.elementwise import abs, clip, exp, log, softplus, constant
+from minigen.ops.reduce import log_softmax, sum as reduce_sum, mean as reduce_mean
+from minigen.ops.shape import getitem, reshape, transpose
+
+REDUCTIONS = ("mean", "sum", "none")
+
+
+def reduce_loss(loss, reduction):
+    if reduction == "mean":
+        return reduce_mean(loss)
+    if reduction == "sum":
+        return reduce_sum(loss)
+    if reduction == "none":
+        return loss
+    raise ValueError(f"reduction must be one of {REDUCTIONS}, got {reduction!r}")
+
+
+def _as_target(target, like, op):
+    """A float target as a constant Tensor of the input's dtype; shape must match."""
+    if not isinstance(target, Tensor):
+        target = Tensor(backend.as_array(target, like=like.data))
+    if target.dtype.kind not in "fb":
+        raise TypeError(f"{op}: target must be float (probabilities or values), got dtype "
+                        f"{target.dtype}; integer class labels belong to cross_entropy/nll_loss")
+    if target.dtype != like.dtype and not target.requires_grad:
+        target = Tensor(target.data.astype(like.dtype))
+    if target.shape != like.shape:
+        raise ShapeError(f"{op}: input of shape {like.shape} and target of shape {target.shape} "
+                         f"differ at {user_line()}")
+    return target
+
+
+def mse_loss(input, target, reduction="mean"):
+    """(input - target)^2."""
+    diff = input - _as_target(target, input, "mse_loss")
+    return reduce_loss(diff * diff, reduction)
+
+
+def l1_loss(input, target, reduction="mean"):
+    """|input - target|."""
+    return reduce_loss(abs(input - _as_target(target, input, "l1_loss")), reduction)
+
+
+def binary_cross_entropy(input, target, weight=None, reduction="mean"):
+    """-(t log p + (1 - t) log(1 - p)) for probabilities p; logs are clamped at -100 like PyTorch.
+
+    Prefer binary_cross_entropy_with_logits: it never takes the log of 0.
+    """
+    target = _as_target(target, input, "binary_cross_entropy")
+    if input.device == "cpu" and (np.any(input.data < 0) or np.any(input.data > 1)):
+        raise ValueError("binary_cross_entropy: input must hold probabilities in [0, 1] "
+                         "(for raw scores use binary_cross_entropy_with_logits)")
+    log_p = clip(log(input), -100.0, None)
+    log_not_p = clip(log(1.0 - input), -100.0, None)
+    loss = -(target * log_p + (1.0 - target) * log_not_p)
+    if weight is not None:
+        loss = loss * weight
+    return reduce_loss(loss, reduction)
+
+
+def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean", pos_weight=None):
+    """Binary cross-entropy of sigmoid(x) against t, computed stably from the logit x:
+
+        -(t log sigmoid(x) + (1 - t) log(1 - sigmoid(x))) = softplus(x) - t x
+
+    softplus never overflows, so logits of any size (1e4, -1e4) give finite losses and
+    gradients sigmoid(x) - t. With pos_weight w: (1 - t) x + (1 + (w - 1) t) softplus(-x).
+    """
+    target = _as_target(target, input, "binary_cross_entropy_with_logits")
+    if pos_weight is None:
+        loss = softplus(input) - target * input
+    else:
+        loss = (1.0 - target) * input + (1.0 + (pos_weight - 1.0) * target) * softplus(-input)
+    if weight is not None:
+        loss = loss * weight
+    return reduce_loss(loss, reduction)
+
+
+def _class_axis_last(x):
+    """(N, C, d1, ...) -> (N * d1 * ..., C); (N, C) stays."""
+    if x.ndim == 2:
+        return x
+    axes = (0,) + tuple(range(2, x.ndim)) + (1,)
+    return reshape(transpose(x, axes), (-1, x.shape[1]))
+
+
+def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
+    """-input[n, target[n]] for log-probabilities `input` (N, C) or (N, C, d1, ...).
+
+    target holds integer class indices (N) or (N, d1, ...). With class weights w, 'mean'
+    divides by the sum of w[target] over the counted samples (as PyTorch does).
+    """
+    labels = target.data if isinstance(target, Tensor) else np.asarray(target)
+    if labels.dtype.kind not in "iu":
+        raise TypeError(f"nll_loss: target must hold integer class indices, got dtype {labels.dtype}")
+    if input.ndim < 2 or labels.shape != (input.shape[0],) + input.shape[2:]:
+        raise ShapeError(f"nll_loss: input of shape {input.shape} needs target of shape "
+                         f"{(input.shape[0],) + input.shape[2:]}, got {labels.shape} at {user_line()}")
+    xp = backend.get_array_module(input.data)
+    labels = xp.asarray(labels).reshape(-1)
+    classes = input.shape[1]
+    counted = labels != ignore_index
+    safe = xp.where(counted, labels, 0)
+    if bool(((safe < 0) | (safe >= classes)).any()):
+        raise IndexError(f"nll_loss: target values must lie in [0, {classes}), got "
+                         f"min {int(labels.min())} and max {int(labels.max())}")
+    flat = _class_axis_last(input)
+    picked = -getitem(flat, (xp.arange(flat.shape[0]), safe))
+    w = counted.astype(input.dtype)
+    if weight is not None:
+        w = w * (weight.data if isinstance(weight, Tensor) else xp.asarray(weight))[safe].astype(input.dtype)
+    loss = picked * constant(w, input)
+    if reduction == "mean":
+        return reduce_sum(loss) * (1.0 / float(w.sum()))
+    if reduction == "none":
+        return reshape(loss, labels.shape if input.ndim == 2 else (input.shape[0],) + input.shape[2:])
+    return reduce_loss(loss, reduction)
+
+
+def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean", label_smoothing=0.0):
+    """Softmax cross-entropy of raw scores `input` (N, C, ...) against integer classes.
+
+    = nll_loss(log_softmax(input, axis=1), target). A float `target` of the input's
+    shape is taken as class probabilities: -sum_c t_c log_softmax(input)_c.
+    """
+    log_p = log_softmax(input, axis=1)
+    is_soft = isinstance(target, Tensor) and target.dtype.kind == "f" or (
+        hasattr(target, "dtype") and not isinstance(target, Tensor) and target.dtype.kind == "f")
+    if is_soft:
+        target = _as_target(target, input, "cross_entropy")
+        return reduce_loss(-reduce_sum(target * log_p, axis=1), reduction)
+    loss = nll_loss(log_p, target, weight, ignore_index, reduction)
+    if label_smoothing:
+        smooth = -reduce_mean(log_p, axis=1)
+        loss = (1.0 - label_smoothing) * loss + label_smoothing * reduce_loss(smooth, reduction)
+    return loss
+
+
+def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean"):
+    """Negative log-likelihood of target under N(input, var):
+
+        0.5 (log max(var, eps) + (input - target)^2 / max(var, eps))  [+ 0.5 log(2 pi) if full]
+    """
+    target = _as_target(target, input, "gaussian_nll_loss")
+    if not isinstance(var, Tensor):
+        var = Tensor(backend.as_array(var, dtype=input.dtype, like=input.data))
+    var = clip(var, eps, None)
+    diff = input - target
+    loss = 0.5 * (log(var) + diff * diff / var)
+    if full:
+        loss = loss + 0.5 * math.log(2 * math.pi)
+    return reduce_loss(loss, reduction)
+
+
+def kl_normal(mu, logvar, mu2=None, logvar2=None, reduction="sum"):
+    """Analytic KL( N(mu, exp(logvar)) || N(mu2, exp(logvar2)) ) of diagonal Gaussians, per element:
+
+        0.5 (logvar2 - logvar + (exp(logvar) + (mu - mu2)^2) / exp(logvar2) - 1)
+
+    With mu2 = 0, logvar2 = 0 (the standard normal prior of a VAE) this is
+    0.5 (exp(logvar) + mu^2 - 1 - logvar). reduction: 'sum', 'mean', 'none', or
+    'batchmean' (sum divided by the batch size: nats per sample).
+    """
+    if mu.shape != logvar.shape:
+        raise ShapeError(f"kl_normal: mu of shape {mu.shape} and logvar of shape {logvar.shape} differ")
+    if mu2 is None and logvar2 is None:
+        kl = 0.5 * (exp(logvar) + mu * mu - 1.0 - logvar)
+    else:
+        mu2 = 0.0 if mu2 is None else mu2
+        logvar2 = 0.0 if logvar2 is None else logvar2
+        diff = mu - mu2
+        inv_var2 = exp(-logvar2) if isinstance(logvar2, Tensor) else math.exp(-logvar2)
+        kl = 0.5 * (logvar2 - logvar + (exp(logvar) + diff * diff) * inv_var2 - 1.0)
+    if reduction == "batchmean":
+        return reduce_sum(kl) * (1.0 / mu.shape[0])
+    return reduce_loss(kl, reduction)

@@ -1,0 +1,204 @@
+"""Normalisation: batch norm (kernels), layer / group / instance norm (engine ops), dropout.
+
+Batch norm in training mode normalises each channel with the statistics of the batch:
+
+    mean = E[x],  invstd = 1 / sqrt(Var[x] + eps),  xhat = (x - mean) invstd,
+    y = gamma xhat + beta                      (E, Var over every axis but the channel)
+
+Its backward, with m values per channel and sums over the same axes, is
+
+    gbeta  = sum(gy)
+    ggamma = sum(gy xhat)
+    gx     = gamma invstd / m (m gy - gbeta - xhat ggamma)
+
+Forward and backward each run as one kernel (`kernels.batchnorm_*`). The backward is a
+Function of its own, BatchNormGrad, whose derivative is obtained by differentiating the
+formula above written in engine ops: that is how double backward through batch norm
+(a gradient penalty on a discriminator with batch norm) stays exact.
+"""
+import kernels
+
+from minigen import backend
+from minigen.autograd import differentiate_formula
+from minigen.function import Function, ShapeError, user_line
+from minigen.tensor import Tensor
+from minigen.ops.elementwise import sqrt
+from minigen.ops.reduce import mean, sum as reduce_sum, var
+from minigen.ops.shape import reshape
+
+
+def _channel_axes(ndim):
+    return (0,) + tuple(range(2, ndim))
+
+
+def _per_channel(t, ndim):
+    """(C,) -> (1, C, 1, ...) so that it broadcasts against (N, C, ...)."""
+    return reshape(t, (1, -1) + (1,) * (ndim - 2))
+
+
+class BatchNorm(Function):
+    """Training-mode batch norm, y = gamma (x - mean) invstd + beta (see the module docstring)."""
+
+    def __init__(self, eps):
+        self.eps = eps
+
+    def forward(self, x, gamma, beta):
+        y, self.mean, self.invstd = kernels.batchnorm_forward_train(x, gamma, beta, self.eps)
+        return y
+
+    def backward(self, gy):
+        x, gamma, _ = self.inputs
+        return BatchNormGrad(self.eps, self.mean, self.invstd)(gy, x, gamma)
+
+
+class BatchNormGrad(Function):
+    """(gx, ggamma, gbeta) of training-mode batch norm, from (gy, x, gamma) in one kernel.
+
+    Its own backward differentiates `formula` (the same three expressions in engine ops).
+    """
+
+    def __init__(self, eps, mean, invstd):
+        self.eps, self.mean, self.invstd = eps, mean, invstd
+
+    def forward(self, gy, x, gamma):
+        return kernels.batchnorm_backward(gy, x, gamma, self.mean, self.invstd)
+
+    def formula(self, gy, x, gamma):
+        axes, ndim = _channel_axes(x.ndim), x.ndim
+        m = x.size // x.shape[1]
+        centred = x - mean(x, axes, keepdims=True)
+        invstd = 1.0 / sqrt(var(x, axes, keepdims=True) + self.eps)
+        xhat = centred * invstd
+        gbeta = reduce_sum(gy, axes)
+        ggamma = reduce_sum(gy * xhat, axes)
+        gx = (_per_channel(gamma, ndim) * invstd * (1.0 / m)) * (
+            gy * float(m) - _per_channel(gbeta, ndim) - xhat * _per_channel(ggamma, ndim))
+        return gx, ggamma, gbeta
+
+    def backward(self, ggx, gggamma, ggbeta):
+        return differentiate_formula(self.formula, self.inputs, (ggx, gggamma, ggbeta))
+
+
+class BatchNormEval(Function):
+    """Eval-mode batch norm with fixed running statistics (a per-channel affine map):
+
+    y = gamma (x - running_mean) s + beta,  s = 1 / sqrt(running_var + eps).
+    gx = gy gamma s,  ggamma = sum(gy (x - running_mean) s),  gbeta = sum(gy).
+    """
+
+    def __init__(self, running_mean, running_var, eps):
+        self.running_mean, self.running_var, self.eps = running_mean, running_var, eps
+
+    def forward(self, x, gamma, beta):
+        return kernels.batchnorm_forward_eval(x, gamma, beta, self.running_mean, self.running_var, self.eps)
+
+    def backward(self, gy):
+        x, gamma, _ = self.inputs
+        xp = backend.get_array_module(x.data)
+        scale = Tensor((1.0 / xp.sqrt(self.running_var + self.eps)).astype(x.dtype))
+        shift = Tensor(self.running_mean.astype(x.dtype))
+        axes, ndim = _channel_axes(x.ndim), x.ndim
+        gx = gy * _per_channel(gamma * scale, ndim)
+        ggamma = reduce_sum(gy * (x - _per_channel(shift, ndim)), axes) * scale
+        return gx, ggamma, reduce_sum(gy, axes)
+
+
+def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False,
+               momentum=0.1, eps=1e-5):
+    """torch.nn.functional.batch_norm for (N, C) or (N, C, ...) input.
+
+    training=True normalises with batch statistics and, when running_mean/running_var
+    arrays are given, updates them in place:  r <- (1 - momentum) r + momentum * stat
+    (the running variance uses the unbiased batch variance, as PyTorch does).
+    training=False uses the running statistics.
+    """
+    if input.ndim < 2:
+        raise ShapeError(f"batch_norm: input must be (N, C, ...), got shape {input.shape} at {user_line()}")
+    channels = input.shape[1]
+    xp = backend.get_array_module(input.data)
+    weight = weight if weight is not None else Tensor(xp.ones(channels, dtype=input.dtype))
+    bias = bias if bias is not None else Tensor(xp.zeros(channels, dtype=input.dtype))
+    for name, t in (("weight", weight), ("bias", bias), ("running_mean", running_mean),
+                    ("running_var", running_var)):
+        if t is not None and tuple(t.shape) != (channels,):
+            raise ShapeError(f"batch_norm: {name} of shape {tuple(t.shape)} does not match the "
+                             f"{channels} channels of input {input.shape} at {user_line()}")
+    if not training:
+        if running_mean is None or running_var is None:
+            raise ValueError("batch_norm: training=False needs running_mean and running_var")
+        return BatchNormEval(_array(running_mean), _array(running_var), eps)(input, weight, bias)
+    m = input.size // channels
+    if m < 2:
+        raise ValueError(f"batch_norm: training needs more than one value per channel, got input "
+                         f"of shape {input.shape}")
+    fn = BatchNorm(eps)
+    y = fn(input, weight, bias)
+    if running_mean is not None and running_var is not None:
+        batch_var = 1.0 / fn.invstd.astype(xp.float64) ** 2 - eps
+        unbiased = batch_var * (m / (m - 1))
+        _array(running_mean)[...] = (1 - momentum) * _array(running_mean) + momentum * fn.mean
+        _array(running_var)[...] = (1 - momentum) * _array(running_var) + momentum * unbiased
+    return y
+
+
+def _array(t):
+    return t.data if isinstance(t, Tensor) else t
+
+
+def _normalize(x, axes, eps):
+    """(x - mean) / sqrt(var + eps) over `axes`, in engine ops (gradients follow)."""
+    centred = x - mean(x, axes, keepdims=True)
+    return centred / sqrt(var(x, axes, keepdims=True) + eps)
+
+
+def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
+    """torch.nn.functional.layer_norm: normalise over the last len(normalized_shape) axes."""
+    normalized_shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+    k = len(normalized_shape)
+    if input.shape[input.ndim - k:] != normalized_shape:
+        raise ShapeError(f"layer_norm: input of shape {input.shape} does not end in "
+                         f"normalized_shape {normalized_shape} at {user_line()}")
+    y = _normalize(input, tuple(range(input.ndim - k, input.ndim)), eps)
+    if weight is not None:
+        y = y * weight
+    if bias is not None:
+        y = y + bias
+    return y
+
+
+def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
+    """torch.nn.functional.group_norm: statistics over each group of C / num_groups channels."""
+    n, c = input.shape[:2]
+    if c % num_groups:
+        raise ShapeError(f"group_norm: {c} channels are not divisible by num_groups={num_groups} "
+                         f"at {user_line()}")
+    grouped = reshape(input, (n, num_groups, -1))
+    y = reshape(_normalize(grouped, (2,), eps), input.shape)
+    if weight is not None:
+        y = y * _per_channel(weight, input.ndim)
+    if bias is not None:
+        y = y + _per_channel(bias, input.ndim)
+    return y
+
+
+def instance_norm(input, weight=None, bias=None, eps=1e-5):
+    """torch.nn.functional.instance_norm (no running statistics): group norm with one channel per group."""
+    if input.ndim < 3:
+        raise ShapeError(f"instance_norm: input must be (N, C, ...) with spatial axes, got {input.shape}")
+    return group_norm(input, input.shape[1], weight, bias, eps)
+
+
+def dropout(input, p=0.5, training=True):
+    """Zero each value with probability p and scale the rest by 1 / (1 - p) (identity when not training).
+
+    The mask is drawn from minigen's seeded generator, so seeded runs repeat exactly.
+    """
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"dropout: p must be in [0, 1], got {p}")
+    if not training or p == 0.0:
+        return input
+    if p == 1.0:
+        return input * 0.0
+    gen = backend.generator(input.device)
+    keep = gen.random(input.shape) >= p
+    return input * Tensor((keep / (1.0 - p)).astype(input.dtype))

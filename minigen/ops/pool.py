@@ -1,0 +1,139 @@
+"""Pooling and resizing: max_pool2d, avg_pool2d, interpolate (nearest, bilinear).
+
+Only max pooling needs a Function of its own: its backward sends each output gradient
+to the position that won the max, a scatter-add written with engine ops (GetItemGrad),
+so second derivatives work. Average pooling is a depthwise convolution with a constant
+kernel and resizing is indexing (nearest) or two matrix products (bilinear): they are
+built from existing ops and inherit their derivatives.
+"""
+import numpy as np
+
+from minigen import backend
+from minigen.function import Function, ShapeError, user_line
+from minigen.tensor import Tensor
+from minigen.ops.shape import GetItemGrad, getitem, reshape, transpose
+from minigen.ops.conv import conv2d, _pair
+from minigen.ops.matmul import matmul
+
+
+def _pool_geometry(op, x, kernel_size, stride, padding):
+    if x.ndim != 4:
+        raise ShapeError(f"{op}: input must be 4-D (N, C, H, W), got shape {x.shape} at {user_line()}")
+    k = _pair(kernel_size, "kernel_size", op)
+    s = _pair(stride if stride is not None else k, "stride", op)
+    p = _pair(padding, "padding", op)
+    if p[0] > k[0] // 2 or p[1] > k[1] // 2:
+        raise ValueError(f"{op}: padding {p} must be at most half the kernel size {k}")
+    out = tuple((x.shape[2 + a] + 2 * p[a] - k[a]) // s[a] + 1 for a in (0, 1))
+    if min(out) < 1:
+        raise ShapeError(f"{op}: input of shape {x.shape} is smaller than the kernel {k} at {user_line()}")
+    return k, s, p, out
+
+
+class MaxPool2d(Function):
+    """y[n, c, i, j] = max over the window of x at (i, j).
+
+    gx = gy added at the argmax position of each window (zero elsewhere); windows that
+    overlap and share a winner add up.
+    """
+
+    def __init__(self, kernel, stride, padding, out_hw):
+        self.kernel, self.stride, self.padding, self.out_hw = kernel, stride, padding, out_hw
+
+    def forward(self, x):
+        xp = backend.get_array_module(x)
+        (kh, kw), (sh, sw), (ph, pw) = self.kernel, self.stride, self.padding
+        padded = xp.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=-np.inf)
+        windows = xp.lib.stride_tricks.sliding_window_view(padded, (kh, kw), axis=(2, 3))
+        windows = windows[:, :, ::sh, ::sw][:, :, :self.out_hw[0], :self.out_hw[1]]
+        flat = windows.reshape(windows.shape[:4] + (kh * kw,))
+        winner = flat.argmax(axis=-1)
+        rows = xp.arange(self.out_hw[0]).reshape(-1, 1) * sh + winner // kw
+        cols = xp.arange(self.out_hw[1]).reshape(1, -1) * sw + winner % kw
+        self.padded_shape = padded.shape
+        self.flat_index = rows * padded.shape[3] + cols        # into the padded H*W plane
+        return xp.take_along_axis(flat, winner[..., None], axis=-1)[..., 0]
+
+    def backward(self, gy):
+        n, c, hp, wp = self.padded_shape
+        xp = backend.get_array_module(gy.data)
+        index = (xp.arange(n).reshape(-1, 1, 1, 1), xp.arange(c).reshape(1, -1, 1, 1), self.flat_index)
+        g_padded = reshape(GetItemGrad(index, (n, c, hp * wp))(gy), self.padded_shape)
+        (ph, pw) = self.padding
+        return getitem(g_padded, (slice(None), slice(None), slice(ph, hp - ph), slice(pw, wp - pw)))
+
+
+def max_pool2d(input, kernel_size, stride=None, padding=0):
+    """torch.nn.functional.max_pool2d (no dilation, floor mode)."""
+    k, s, p, out = _pool_geometry("max_pool2d", input, kernel_size, stride, padding)
+    return MaxPool2d(k, s, p, out)(input)
+
+
+def avg_pool2d(input, kernel_size, stride=None, padding=0, count_include_pad=True):
+    """torch.nn.functional.avg_pool2d as a depthwise convolution with weights 1 / (kh kw).
+
+    count_include_pad=False divides by the number of real (unpadded) pixels instead.
+    """
+    k, s, p, _ = _pool_geometry("avg_pool2d", input, kernel_size, stride, padding)
+    xp = backend.get_array_module(input.data)
+    channels = input.shape[1]
+    weight = Tensor(xp.full((channels, 1) + k, 1.0 / (k[0] * k[1]), dtype=input.dtype))
+    y = conv2d(input, weight, stride=s, padding=p, groups=channels)
+    if count_include_pad or p == (0, 0):
+        return y
+    ones = Tensor(xp.ones((1, 1) + input.shape[2:], dtype=input.dtype))
+    fraction = conv2d(ones, weight[:1], stride=s, padding=p)   # share of real pixels
+    return y / fraction
+
+
+def _nearest_index(n_in, n_out, xp):
+    """PyTorch's 'nearest': source index floor(dst * n_in / n_out)."""
+    return xp.minimum((xp.arange(n_out) * (n_in / n_out)).astype(np.int64), n_in - 1)
+
+
+def _bilinear_matrix(n_in, n_out, align_corners, dtype, xp):
+    """The (n_out, n_in) matrix that linearly interpolates along one axis."""
+    dst = np.arange(n_out, dtype=np.float64)
+    if align_corners:
+        src = dst * ((n_in - 1) / (n_out - 1)) if n_out > 1 else np.zeros(n_out)
+    else:
+        src = np.maximum((dst + 0.5) * (n_in / n_out) - 0.5, 0.0)
+    lo = np.minimum(np.floor(src).astype(np.int64), n_in - 1)
+    hi = np.minimum(lo + 1, n_in - 1)
+    frac = src - lo
+    m = np.zeros((n_out, n_in))
+    np.add.at(m, (np.arange(n_out), lo), 1.0 - frac)
+    np.add.at(m, (np.arange(n_out), hi), frac)
+    return Tensor(xp.asarray(m.astype(dtype)))
+
+
+def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corners=None):
+    """torch.nn.functional.interpolate for 4-D input: mode 'nearest' or 'bilinear'."""
+    if input.ndim != 4:
+        raise ShapeError(f"interpolate: input must be 4-D (N, C, H, W), got {input.shape} at {user_line()}")
+    if (size is None) == (scale_factor is None):
+        raise ValueError("interpolate: give exactly one of size and scale_factor")
+    h, w = input.shape[2:]
+    if size is not None:
+        out_h, out_w = _pair(size, "size", "interpolate")
+    else:
+        fh, fw = (scale_factor, scale_factor) if np.isscalar(scale_factor) else scale_factor
+        out_h, out_w = int(np.floor(h * fh)), int(np.floor(w * fw))
+    xp = backend.get_array_module(input.data)
+    if mode == "nearest":
+        if align_corners is not None:
+            raise ValueError("interpolate: align_corners only applies to mode='bilinear'")
+        rows, cols = _nearest_index(h, out_h, xp), _nearest_index(w, out_w, xp)
+        return getitem(input, (slice(None), slice(None), rows[:, None], cols[None, :]))
+    if mode == "bilinear":
+        a_h = _bilinear_matrix(h, out_h, bool(align_corners), input.dtype, xp)
+        a_w = _bilinear_matrix(w, out_w, bool(align_corners), input.dtype, xp)
+        return matmul(matmul(a_h, input), transpose(a_w))
+    raise ValueError(f"interpolate: mode must be 'nearest' or 'bilinear', got {mode!r}")
+
+
+def upsample(input, size=None, scale_factor=None, mode="nearest", align_corners=None):
+    return interpolate(input, size, scale_factor, mode, align_corners)
+
+
+
