@@ -169,7 +169,7 @@ def main(argv=None):
     parser.add_argument("--only", help="check only cases whose name contains this text")
     args = parser.parse_args(argv)
 
-    print(f"{'op':<34} {'inputs':>6} {'1st-order err':>14} {'2nd-order err':>14}  result")
+    print(f"{"op":<56} {'inputs':>6} {'1st-order err':>14} {'2nd-order err':>14}  result")
     failures = 0
     for case in all_cases():
         if args.only and args.only not in case.name:
@@ -181,7 +181,7 @@ def main(argv=None):
         ok = all(r.ok for r in results)
         failures += not ok
         errors = [f"{r.max_abs_error:14.2e}" for r in results]
-        print(f"{case.name:<34} {sum(x.requires_grad for x in inputs):>6} {errors[0]} {errors[1]}  "
+        print(f"{case.name:<56} {sum(x.requires_grad for x in inputs):>6} {errors[0]} {errors[1]}  "
               f"{'pass' if ok else 'FAIL'}")
     print(f"\n{'all passed' if not failures else f'{failures} FAILED'}")
     return 1 if failures else 0

@@ -142,7 +142,88 @@ def shape_cases():
     ]
 
 
+def _labels(*shape, classes=3):
+    return np.random.default_rng(7).integers(0, classes, shape)
+
+
+def _dropout(x):
+    mg.manual_seed(3)   # the same mask at every evaluation
+    return F.dropout(x, p=0.4, training=True)
+
+
+def _batch_norm_train(x, w, b):
+    return F.batch_norm(x, None, None, w, b, training=True)
+
+
+def _batch_norm_eval(x, w, b):
+    running_mean = np.array([0.1, -0.2, 0.3])
+    running_var = np.array([0.5, 1.5, 2.0])
+    return F.batch_norm(x, running_mean, running_var, w, b, training=False)
+
+
+def layer_cases():
+    """Convolution, pooling, resizing, normalisation, dropout, embedding."""
+    return [
+        OpCase("conv2d (stride 2, pad 1, bias)",
+               lambda x, w, b: F.conv2d(x, w, b, stride=2, padding=1), [(2, 3, 5, 5), (4, 3, 3, 3), (4,)]),
+        OpCase("conv2d (dilation 2, groups 2)",
+               lambda x, w: F.conv2d(x, w, dilation=2, groups=2, padding=(1, 2)), [(1, 4, 5, 6), (2, 2, 2, 3)]),
+        OpCase("conv_transpose2d (stride 2, output_padding 1)",
+               lambda x, w, b: F.conv_transpose2d(x, w, b, stride=2, padding=1, output_padding=1),
+               [(2, 3, 3, 3), (3, 2, 3, 3), (2,)]),
+        OpCase("conv_transpose2d (groups 2, dilation 2)",
+               lambda x, w: F.conv_transpose2d(x, w, groups=2, dilation=2), [(1, 4, 3, 2), (4, 1, 2, 2)]),
+        OpCase("max_pool2d (2x2)", lambda x: F.max_pool2d(x, 2), [(2, 2, 4, 5)], "distinct"),
+        OpCase("max_pool2d (3x3, stride 2, pad 1)", lambda x: F.max_pool2d(x, 3, 2, 1), [(1, 2, 5, 5)], "distinct"),
+        OpCase("avg_pool2d (3x3, stride 2, pad 1, count_include_pad=False)",
+               lambda x: F.avg_pool2d(x, 3, 2, 1, count_include_pad=False), [(1, 2, 5, 4)]),
+        OpCase("interpolate (nearest, x2)", lambda x: F.interpolate(x, scale_factor=2) ** 2, [(1, 2, 2, 3)]),
+        OpCase("interpolate (nearest, size 5x4)", lambda x: F.interpolate(x, size=(5, 4)), [(1, 1, 3, 3)]),
+        OpCase("interpolate (bilinear)", lambda x: F.interpolate(x, size=(5, 3), mode="bilinear"), [(1, 2, 3, 4)]),
+        OpCase("interpolate (bilinear, align_corners)",
+               lambda x: F.interpolate(x, scale_factor=2, mode="bilinear", align_corners=True), [(1, 1, 2, 3)]),
+        OpCase("batch_norm (training, 4-D)", _batch_norm_train, [(4, 3, 2, 2), (3,), (3,)]),
+        OpCase("batch_norm (training, 2-D)", _batch_norm_train, [(5, 3), (3,), (3,)]),
+        OpCase("batch_norm (eval)", _batch_norm_eval, [(2, 3, 2, 2), (3,), (3,)]),
+        OpCase("layer_norm", lambda x, w, b: F.layer_norm(x, (4,), w, b), [(3, 4), (4,), (4,)]),
+        OpCase("group_norm", lambda x, w, b: F.group_norm(x, 2, w, b), [(2, 4, 2, 2), (4,), (4,)]),
+        OpCase("instance_norm", lambda x: F.instance_norm(x), [(2, 2, 3, 2)]),
+        OpCase("dropout", _dropout, [(4, 5)]),
+        OpCase("embedding", lambda w: F.embedding(np.array([[0, 2], [2, 2]]), w), [(3, 4)]),
+        OpCase("pad (torch order)", lambda x: F.pad(x, (1, 2, 0, 1), value=-1.0), [(2, 2, 3)]),
+    ]
+
+
+def loss_cases():
+    """Every loss, with every input that can carry a gradient."""
+    return [
+        OpCase("mse_loss", F.mse_loss, [(3, 4), (3, 4)]),
+        OpCase("l1_loss (sum)", lambda x, t: F.l1_loss(x, t, reduction="sum"), [(3, 4), (3, 4)], ("away", "real")),
+        OpCase("binary_cross_entropy", F.binary_cross_entropy, [(3, 4), (3, 4)], "prob"),
+        OpCase("binary_cross_entropy_with_logits", F.binary_cross_entropy_with_logits,
+               [(3, 4), (3, 4)], ("real", "prob")),
+        OpCase("binary_cross_entropy_with_logits (pos_weight, none)",
+               lambda x, t: F.binary_cross_entropy_with_logits(x, t, pos_weight=2.5, reduction="none"),
+               [(3, 4), (3, 4)], ("real", "prob")),
+        OpCase("cross_entropy", lambda x: F.cross_entropy(x, _labels(5)), [(5, 3)]),
+        OpCase("cross_entropy (4-D, weights, label_smoothing)",
+               lambda x: F.cross_entropy(x, _labels(2, 2, 2), weight=np.array([1.0, 2.0, 0.5]),
+                                         label_smoothing=0.1), [(2, 3, 2, 2)]),
+        OpCase("cross_entropy (probability targets)", lambda x, t: F.cross_entropy(x, t), [(4, 3), (4, 3)],
+               ("real", "prob")),
+        OpCase("nll_loss (ignore_index, none)",
+               lambda x: F.nll_loss(x, np.array([0, 2, -100, 1]), reduction="none"), [(4, 3)]),
+        OpCase("gaussian_nll_loss (full)", lambda x, t, v: F.gaussian_nll_loss(x, t, v, full=True),
+               [(3, 4), (3, 4), (3, 4)], ("real", "real", "positive")),
+        OpCase("kl_normal (standard prior)", lambda m, lv: F.kl_normal(m, lv, reduction="batchmean"),
+               [(3, 4), (3, 4)]),
+        OpCase("kl_normal (two Gaussians)", lambda m, lv, m2, lv2: F.kl_normal(m, lv, m2, lv2, reduction="mean"),
+               [(3, 4), (3, 4), (3, 4), (3, 4)]),
+    ]
+
+
 def all_cases():
     """Every case of the library, in the order of the table."""
-    cases = elementwise_cases() + reduce_cases() + matmul_cases() + shape_cases()
+    cases = (elementwise_cases() + reduce_cases() + matmul_cases() + shape_cases()
+             + layer_cases() + loss_cases())
     return cases
