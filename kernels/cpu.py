@@ -1,6 +1,314 @@
-"""Numba CPU kernels (phase 1 placeholder: forwards to the reference)."""
-import numba  # noqa: F401  (the dispatcher treats ImportError here as "Numba missing")
+"""Numba CPU kernels for conv2d and batch norm.
 
-from .reference import (batchnorm_backward, batchnorm_forward_eval,  # noqa: F401
-                        batchnorm_forward_train, conv2d_forward, conv2d_grad_input,
-                        conv2d_grad_weight)
+Convolution: channels-last im2col + BLAS
+----------------------------------------
+A direct convolution loop reaches ~5 GFLOP/s naively and ~65 GFLOP/s with the channel
+loop innermost; a BLAS matrix multiply is faster still. So each convolution is a
+gather (Numba), one matrix multiply per group (``numpy.matmul`` -> OpenBLAS), and
+layout shuffles (Numba). Everything in between is *channels-last* (NHWC): the innermost
+loops of the gather/scatter then copy C contiguous values instead of a short image row,
+which made im2col ~15x faster than the NCHW version on 7x7 and 14x14 feature maps.
+
+With G groups, Cg = C/G input and Og = O/G output channels per group, K = kh*kw*Cg::
+
+    xh[n, h, v, c]                         = x[n, c, h, v]                     (swap_axes)
+    cols[g, (n, i, j), (p, q, c)]          = xh[n, i*sh - ph + p*dh, j*sw - pw + q*dw, g*Cg + c]
+                                                                  (_im2col; 0 in the padding)
+    wr[g, (p, q, c), o]                    = w[g*Og + o, c, p, q]              (numpy, small)
+
+    forward      yt[g]    = cols[g] @ wr[g]          (N*Ho*Wo, Og)  then y = NCHW of yt
+    grad-weight  gwr[g]   = cols[g].T @ gyt[g]       (K, Og)        gyt = gy in yt's layout
+    grad-input   gcols[g] = gyt[g] @ wr[g].T         (N*Ho*Wo, K)   then _col2im, the adjoint
+                 of _im2col: every input pixel sums the column entries that were read from it.
+
+Batch norm: direct loops
+------------------------
+Memory-bound, so one loop per statistic over each channel, channels in parallel,
+float64 accumulators (also for float32 data).
+
+Index arithmetic comes from :mod:`kernels.indexing`, shared with the CUDA kernels.
+"""
+
+import numpy as np
+from numba import njit, prange
+
+from . import indexing
+from .checks import bn_params, check_grad_output, common_dtype, conv_params
+
+# The shared index helpers, compiled for the CPU and inlined into the kernels below.
+in_coord = njit(inline="always", cache=True)(indexing.in_coord)
+out_coord = njit(inline="always", cache=True)(indexing.out_coord)
+
+TILE = 16   # swap_axes moves TILE x TILE blocks so that reads and writes both stay in cache
+
+
+# ------------------------------------------------------------------ conv2d kernels
+
+@njit(parallel=True, cache=True)
+def swap_axes(src, dst):
+    """dst[b, a, s, r] = src[a, b, r, s] — swap the two leading and the two trailing axes.
+
+    Covers every layout change of the convolution: NCHW <-> NHWC is (1, N, C, HW) <->
+    (N, 1, HW, C); the matmul output (G, N, L, Og) <-> NCHW is (N, G, Og, L)."""
+    A, B, R, S = src.shape
+    nr, ns = (R + TILE - 1) // TILE, (S + TILE - 1) // TILE
+    for t in prange(A * B * nr * ns):
+        ab, tile = t // (nr * ns), t % (nr * ns)
+        a, b = ab // B, ab % B
+        r0, s0 = (tile // ns) * TILE, (tile % ns) * TILE
+        for r in range(r0, min(r0 + TILE, R)):
+            for s in range(s0, min(s0 + TILE, S)):
+                dst[b, a, s, r] = src[a, b, r, s]
+
+
+@njit(parallel=True, cache=True)
+def _im2col(xh, geom, cols):
+    """cols[g, n, i, j, p, q, c] = xh[n, i*sh - ph + p*dh, j*sw - pw + q*dw, g*Cg + c], 0 outside.
+
+    xh: (N, H, W, C) channels-last; cols: (G, N, Ho, Wo, kh, kw, Cg). One task per (g, n, i)."""
+    kh, kw, sh, sw, ph, pw, dh, dw, Ho, Wo = geom
+    N, H, W, C = xh.shape
+    G, Cg = cols.shape[0], cols.shape[6]
+    for t in prange(G * N * Ho):
+        g, n, i = t // (N * Ho), (t // Ho) % N, t % Ho
+        for j in range(Wo):
+            for p in range(kh):
+                h = in_coord(i, p, sh, ph, dh)
+                for q in range(kw):
+                    v = in_coord(j, q, sw, pw, dw)
+                    if 0 <= h < H and 0 <= v < W:
+                        for c in range(Cg):
+                            cols[g, n, i, j, p, q, c] = xh[n, h, v, g * Cg + c]
+                    else:
+                        for c in range(Cg):
+                            cols[g, n, i, j, p, q, c] = 0
+
+
+@njit(parallel=True, cache=True)
+def _col2im(gcols, geom, gxh):
+    """Adjoint of _im2col, as a gather (no two tasks write the same element):
+    gxh[n, h, v, g*Cg + c] = sum over taps (p, q) and outputs (i, j) with
+    in_coord(i, p) == h and in_coord(j, q) == v of gcols[g, n, i, j, p, q, c].
+
+    gcols: (G, N, Ho, Wo, kh, kw, Cg); gxh: (N, H, W, C). One task per (n, h)."""
+    kh, kw, sh, sw, ph, pw, dh, dw, Ho, Wo = geom
+    N, H, W, C = gxh.shape
+    G, Cg = gcols.shape[0], gcols.shape[6]
+    for t in prange(N * H):
+        n, h = t // H, t % H
+        gxh[n, h, :, :] = 0
+        for p in range(kh):
+            i = out_coord(h, p, sh, ph, dh, Ho)
+            if i < 0:
+                continue
+            for v in range(W):
+                for q in range(kw):
+                    j = out_coord(v, q, sw, pw, dw, Wo)
+                    if j < 0:
+                        continue
+                    for g in range(G):
+                        for c in range(Cg):
+                            gxh[n, h, v, g * Cg + c] += gcols[g, n, i, j, p, q, c]
+
+
+class _Conv:
+    """Checked geometry of one conv2d call, and the layout helpers around the matmuls."""
+
+    def __init__(self, op, x_shape, w_shape, stride, padding, dilation, groups):
+        stride, padding, dilation, groups, (Ho, Wo) = conv_params(
+            op, x_shape, w_shape, stride, padding, dilation, groups)
+        self.N, self.C, self.H, self.W = (int(s) for s in x_shape)
+        self.O, self.Cg, self.kh, self.kw = (int(s) for s in w_shape)
+        self.G, self.Ho, self.Wo = groups, Ho, Wo
+        self.Og = self.O // groups
+        self.geom = (self.kh, self.kw, stride[0], stride[1], padding[0], padding[1],
+                     dilation[0], dilation[1], Ho, Wo)
+
+    def cols(self, x):
+        """im2col of x (N, C, H, W) as a stack of matrices (G, N*Ho*Wo, kh*kw*Cg)."""
+        N, C, H, W = x.shape
+        xh = np.empty((N, H, W, C), dtype=x.dtype)
+        swap_axes(x.reshape(1, N, C, H * W), xh.reshape(N, 1, H * W, C))
+        cols = np.empty((self.G, N, self.Ho, self.Wo, self.kh, self.kw, self.Cg), dtype=x.dtype)
+        _im2col(xh, self.geom, cols)
+        return cols.reshape(self.G, N * self.Ho * self.Wo, -1)
+
+    def wr(self, w):
+        """w (O, Cg, kh, kw) -> wr (G, kh*kw*Cg, Og): wr[g, (p, q, c), o] = w[g*Og + o, c, p, q]."""
+        w5 = w.reshape(self.G, self.Og, self.Cg, self.kh, self.kw)
+        return np.ascontiguousarray(w5.transpose(0, 3, 4, 2, 1)).reshape(self.G, -1, self.Og)
+
+    def to_nchw(self, yt):
+        """yt (G, N*Ho*Wo, Og) -> y (N, O, Ho, Wo)."""
+        N, L = self.N, self.Ho * self.Wo
+        y = np.empty((N, self.O, self.Ho, self.Wo), dtype=yt.dtype)
+        swap_axes(yt.reshape(self.G, N, L, self.Og), y.reshape(N, self.G, self.Og, L))
+        return y
+
+    def from_nchw(self, gy):
+        """gy (N, O, Ho, Wo) -> gyt (G, N*Ho*Wo, Og), the inverse of to_nchw."""
+        N, L = self.N, self.Ho * self.Wo
+        gyt = np.empty((self.G, N, L, self.Og), dtype=gy.dtype)
+        swap_axes(gy.reshape(N, self.G, self.Og, L), gyt)
+        return gyt.reshape(self.G, N * L, self.Og)
+
+
+def conv2d_forward(x, w, stride=1, padding=0, dilation=1, groups=1):
+    """y = conv2d(x, w): yt[g] = cols[g] @ wr[g] (BLAS), then back to NCHW."""
+    cv = _Conv("conv2d_forward", x.shape, w.shape, stride, padding, dilation, groups)
+    dt = common_dtype("conv2d_forward", x, w)
+    x = np.ascontiguousarray(x, dtype=dt)
+    w = np.ascontiguousarray(w, dtype=dt)
+    return cv.to_nchw(np.matmul(cv.cols(x), cv.wr(w)))
+
+
+def conv2d_grad_input(gy, w, x_shape, stride=1, padding=0, dilation=1, groups=1):
+    """gx = col2im(gyt[g] @ wr[g].T) — the transposed convolution."""
+    op = "conv2d_grad_input"
+    cv = _Conv(op, tuple(int(s) for s in x_shape), w.shape, stride, padding, dilation, groups)
+    check_grad_output(op, gy.shape, cv.N, cv.O, cv.Ho, cv.Wo, x_name="x_shape")
+    dt = common_dtype(op, gy, w)
+    gy = np.ascontiguousarray(gy, dtype=dt)
+    w = np.ascontiguousarray(w, dtype=dt)
+    gcols = np.matmul(cv.from_nchw(gy), cv.wr(w).transpose(0, 2, 1))   # (G, N*L, K)
+    N, C, H, W = cv.N, cv.C, cv.H, cv.W
+    gxh = np.empty((N, H, W, C), dtype=dt)
+    _col2im(gcols.reshape(cv.G, N, cv.Ho, cv.Wo, cv.kh, cv.kw, cv.Cg), cv.geom, gxh)
+    gx = np.empty((N, C, H, W), dtype=dt)
+    swap_axes(gxh.reshape(1, N, H * W, C), gx.reshape(N, 1, C, H * W))
+    return gx
+
+
+def conv2d_grad_weight(x, gy, w_shape, stride=1, padding=0, dilation=1, groups=1):
+    """gw[o, c, p, q] = sum_{n,i,j} gy[n, o, i, j] * cols[(n,i,j), (p,q,c)]: gwr[g] = cols[g].T @ gyt[g]."""
+    op = "conv2d_grad_weight"
+    w_shape = tuple(int(s) for s in w_shape)
+    cv = _Conv(op, x.shape, w_shape, stride, padding, dilation, groups)
+    check_grad_output(op, gy.shape, cv.N, cv.O, cv.Ho, cv.Wo)
+    dt = common_dtype(op, x, gy)
+    x = np.ascontiguousarray(x, dtype=dt)
+    gy = np.ascontiguousarray(gy, dtype=dt)
+    gwr = np.matmul(cv.cols(x).transpose(0, 2, 1), cv.from_nchw(gy))    # (G, K, Og)
+    gw5 = gwr.reshape(cv.G, cv.kh, cv.kw, cv.Cg, cv.Og).transpose(0, 4, 3, 1, 2)
+    return np.ascontiguousarray(gw5).reshape(w_shape)
+
+
+# -------------------------------------------------------------- batch-norm kernels
+
+@njit(parallel=True, cache=True)
+def _bn_train(x, gamma, beta, eps, y, mean, invstd):
+    """Per channel c (in parallel), over x[:, c, :] (shape (N, C, S)):
+    mean = sum x / M; var = sum (x - mean)^2 / M; y = (x - mean) * invstd * gamma + beta."""
+    N, C, S = x.shape
+    M = N * S
+    for c in prange(C):
+        s = 0.0
+        for n in range(N):
+            for k in range(S):
+                s += x[n, c, k]
+        mu = s / M
+        s2 = 0.0
+        for n in range(N):
+            for k in range(S):
+                d = x[n, c, k] - mu
+                s2 += d * d
+        istd = 1.0 / np.sqrt(s2 / M + eps)
+        mean[c] = mu
+        invstd[c] = istd
+        a = istd * gamma[c]                  # y = x * a + b
+        b = beta[c] - mu * a
+        for n in range(N):
+            for k in range(S):
+                y[n, c, k] = x[n, c, k] * a + b
+
+
+@njit(parallel=True, cache=True)
+def _bn_eval(x, scale, shift, y):
+    """y[n, c, :] = x[n, c, :] * scale[c] + shift[c], one task per (n, c)."""
+    N, C, S = x.shape
+    for t in prange(N * C):
+        n, c = t // C, t % C
+        a, b = scale[c], shift[c]
+        for k in range(S):
+            y[n, c, k] = x[n, c, k] * a + b
+
+
+@njit(parallel=True, cache=True)
+def _bn_backward(gy, x, gamma, mean, invstd, gx, ggamma, gbeta):
+    """Per channel c, with xhat = (x - mean) * invstd and M = N*S values:
+    gbeta = sum gy; ggamma = sum gy*xhat; gx = gamma*invstd/M * (M*gy - gbeta - xhat*ggamma)."""
+    N, C, S = x.shape
+    M = N * S
+    for c in prange(C):
+        mu, istd = mean[c], invstd[c]
+        sb = 0.0
+        sg = 0.0
+        for n in range(N):
+            for k in range(S):
+                g = gy[n, c, k]
+                sb += g
+                sg += g * (x[n, c, k] - mu) * istd
+        gbeta[c] = sb
+        ggamma[c] = sg
+        k_ = gamma[c] * istd / M
+        for n in range(N):
+            for k in range(S):
+                xhat = (x[n, c, k] - mu) * istd
+                gx[n, c, k] = k_ * (M * gy[n, c, k] - sb - xhat * sg)
+
+
+def _ncs(a, dt):
+    """(N, C, *spatial) -> C-contiguous (N, C, S) of dtype dt (S = 1 for (N, C) input)."""
+    a = np.ascontiguousarray(a, dtype=dt)
+    return a.reshape(a.shape[0], a.shape[1], -1)
+
+
+def _param(p, C, fill, dt):
+    return np.full(C, fill, dtype=dt) if p is None else np.ascontiguousarray(p, dtype=dt)
+
+
+def batchnorm_forward_train(x, gamma, beta, eps=1e-5):
+    """(y, mean, invstd) with batch statistics over every axis but 1 (biased variance)."""
+    op = "batchnorm_forward_train"
+    C, _ = bn_params(op, x, ("gamma", gamma), ("beta", beta))
+    dt = common_dtype(op, x)
+    x3 = _ncs(x, dt)
+    y = np.empty(x.shape, dtype=dt)
+    mean, invstd = np.empty(C, dtype=dt), np.empty(C, dtype=dt)
+    _bn_train(x3, _param(gamma, C, 1, dt), _param(beta, C, 0, dt), float(eps),
+              y.reshape(x3.shape), mean, invstd)
+    return y, mean, invstd
+
+
+def batchnorm_forward_eval(x, gamma, beta, running_mean, running_var, eps=1e-5):
+    """y = (x - running_mean) / sqrt(running_var + eps) * gamma + beta."""
+    op = "batchnorm_forward_eval"
+    C, _ = bn_params(op, x, ("gamma", gamma), ("beta", beta),
+                     ("running_mean", running_mean), ("running_var", running_var))
+    dt = common_dtype(op, x)
+    x3 = _ncs(x, dt)
+    # per-channel scale and shift, computed in float64 on C values
+    scale = 1.0 / np.sqrt(np.asarray(running_var, np.float64) + eps)
+    if gamma is not None:
+        scale = scale * np.asarray(gamma, np.float64)
+    shift = -np.asarray(running_mean, np.float64) * scale
+    if beta is not None:
+        shift = shift + np.asarray(beta, np.float64)
+    y = np.empty(x.shape, dtype=dt)
+    _bn_eval(x3, scale.astype(dt), shift.astype(dt), y.reshape(x3.shape))
+    return y
+
+
+def batchnorm_backward(gy, x, gamma, mean, invstd):
+    """(gx, ggamma, gbeta) of training-mode batch norm (gamma None means ones)."""
+    op = "batchnorm_backward"
+    C, _ = bn_params(op, x, ("gamma", gamma), ("mean", mean), ("invstd", invstd))
+    if gy.shape != x.shape:
+        raise ValueError(f"{op}: grad_output shape {gy.shape} differs from input shape {x.shape}")
+    dt = common_dtype(op, x, gy)
+    x3, gy3 = _ncs(x, dt), _ncs(gy, dt)
+    gx = np.empty(x.shape, dtype=dt)
+    ggamma, gbeta = np.empty(C, dtype=dt), np.empty(C, dtype=dt)
+    _bn_backward(gy3, x3, _param(gamma, C, 1, dt), _param(mean, C, 0, dt),
+                 _param(invstd, C, 1, dt), gx.reshape(x3.shape), ggamma, gbeta)
+    return gx, ggamma, gbeta

@@ -169,7 +169,7 @@ def main(argv=None):
     parser.add_argument("--only", help="check only cases whose name contains this text")
     args = parser.parse_args(argv)
 
-    print(f"{"op":<56} {'inputs':>6} {'1st-order err':>14} {'2nd-order err':>14}  result")
+    print(f"{'op':<56} {'inputs':>6} {'1st-order err':>14} {'2nd-order err':>14}  result")
     failures = 0
     for case in all_cases():
         if args.only and args.only not in case.name:
