@@ -14,7 +14,20 @@ from .likelihood import bits_per_dim, dequantized_nll, iwae_nll, nats_per_image,
 from .modes import histogram_stats, mode_stats, reverse_kl
 from .precision_recall import knn_radii, precision_recall
 
-__all__ = [
+# The classifier needs the engine (minigen.nn); import it only when first asked for,
+# so that ``import minigen.metrics`` stays light and never imports the engine midway.
+_CLASSIFIER_NAMES = ("features", "predict", "evaluate_images", "load_classifier",
+                     "build_classifier", "prepare_images", "WEIGHTS_PATH")
+
+
+def __getattr__(name):
+    if name in _CLASSIFIER_NAMES:
+        from . import classifier
+        return getattr(classifier, name)
+    raise AttributeError(f"module 'minigen.metrics' has no attribute {name!r}")
+
+
+__all__ = [*_CLASSIFIER_NAMES, 
     "frechet_distance", "frechet_distance_from_stats", "gaussian_stats", "kid",
     "precision_recall", "knn_radii",
     "mode_stats", "histogram_stats", "reverse_kl",
