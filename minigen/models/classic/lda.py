@@ -71,7 +71,7 @@ class LatentDirichletAllocation(BaseEstimator):
     _fitted_attr = "components_"
 
     def __init__(self, n_topics: int = 10, alpha: float | None = None, eta: float | None = None,
-                 max_iter: int = 100, tol: float = 1e-4, e_step_iter: int = 100,
+                 max_iter: int = 200, tol: float = 1e-5, e_step_iter: int = 100,
                  e_step_tol: float = 1e-3, n_init: int = 1, random_state=None):
         if int(n_topics) < 1:
             raise ValueError(f"n_topics must be >= 1, got {n_topics}")
@@ -273,7 +273,7 @@ def bars_topics(size: int = 5) -> np.ndarray:
     return np.stack(topics)
 
 
-def make_bars_corpus(n_docs: int = 500, doc_length: int = 100, alpha: float = 1.0, size: int = 5,
+def make_bars_corpus(n_docs: int = 500, doc_length: int = 100, alpha: float = 0.5, size: int = 5,
                      random_state=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Sample a synthetic corpus from LDA with the bar topics.
 
@@ -323,8 +323,14 @@ def match_topics(learned: np.ndarray, true: np.ndarray) -> tuple[np.ndarray, np.
     """
     from scipy.optimize import linear_sum_assignment
 
+    learned, true = np.asarray(learned, float), np.asarray(true, float)
+    if learned.ndim != 2 or true.ndim != 2 or learned.shape[1] != true.shape[1]:
+        raise ValueError(f"topics must be 2-D over the same vocabulary, got {learned.shape} and {true.shape}")
     cost = np.abs(true[:, None, :] - learned[None, :, :]).sum(axis=2)   # (n_true, n_learned)
     rows, cols = linear_sum_assignment(cost)
-    order = np.empty(len(true), dtype=int)
+    # with fewer learned than true topics some true topics stay unmatched: order -1, distance 2
+    order = np.full(len(true), -1, dtype=int)
+    distances = np.full(len(true), 2.0)
     order[rows] = cols
-    return order, cost[rows, cols][np.argsort(rows)]
+    distances[rows] = cost[rows, cols]
+    return order, distances
