@@ -38,6 +38,7 @@ from .checks import bn_params, check_grad_output, common_dtype, conv_params
 # The shared index helpers, compiled for the CPU and inlined into the kernels below.
 in_coord = njit(inline="always", cache=True)(indexing.in_coord)
 out_coord = njit(inline="always", cache=True)(indexing.out_coord)
+valid_range = njit(inline="always", cache=True)(indexing.valid_range)
 
 TILE = 16   # swap_axes moves TILE x TILE blocks so that reads and writes both stay in cache
 
@@ -45,20 +46,25 @@ TILE = 16   # swap_axes moves TILE x TILE blocks so that reads and writes both s
 # ------------------------------------------------------------------ conv2d kernels
 
 @njit(parallel=True, cache=True)
+def _swap_axes(src, dst):
+    A, B, R, S = src.shape
+    for ab in prange(A * B):
+        a, b = ab // B, ab % B
+        s_ab, d_ba = src[a, b], dst[b, a]
+        for s in range(S):                  # writes are contiguous, reads stride by S
+            for r in range(R):
+                d_ba[s, r] = s_ab[r, s]
+
+
 def swap_axes(src, dst):
     """dst[b, a, s, r] = src[a, b, r, s] — swap the two leading and the two trailing axes.
 
     Covers every layout change of the convolution: NCHW <-> NHWC is (1, N, C, HW) <->
     (N, 1, HW, C); the matmul output (G, N, L, Og) <-> NCHW is (N, G, Og, L)."""
-    A, B, R, S = src.shape
-    nr, ns = (R + TILE - 1) // TILE, (S + TILE - 1) // TILE
-    for t in prange(A * B * nr * ns):
-        ab, tile = t // (nr * ns), t % (nr * ns)
-        a, b = ab // B, ab % B
-        r0, s0 = (tile // ns) * TILE, (tile % ns) * TILE
-        for r in range(r0, min(r0 + TILE, R)):
-            for s in range(s0, min(s0 + TILE, S)):
-                dst[b, a, s, r] = src[a, b, r, s]
+    if src.shape[2] == 1 or src.shape[3] == 1:        # nothing to transpose inside a block:
+        np.copyto(dst, src.transpose(1, 0, 3, 2))     # numpy copies whole rows at a time
+    else:
+        _swap_axes(src, dst)
 
 
 @njit(parallel=True, cache=True)
@@ -71,44 +77,48 @@ def _im2col(xh, geom, cols):
     G, Cg = cols.shape[0], cols.shape[6]
     for t in prange(G * N * Ho):
         g, n, i = t // (N * Ho), (t // Ho) % N, t % Ho
+        c0 = g * Cg
         for j in range(Wo):
             for p in range(kh):
                 h = in_coord(i, p, sh, ph, dh)
                 for q in range(kw):
                     v = in_coord(j, q, sw, pw, dw)
-                    if 0 <= h < H and 0 <= v < W:
+                    inside = 0 <= h < H and 0 <= v < W
+                    if Cg >= 8:                 # long runs: vectorised slice copies
+                        if inside:
+                            cols[g, n, i, j, p, q, :] = xh[n, h, v, c0:c0 + Cg]
+                        else:
+                            cols[g, n, i, j, p, q, :] = 0
+                    else:                       # short runs: plain loops (no slice overhead)
                         for c in range(Cg):
-                            cols[g, n, i, j, p, q, c] = xh[n, h, v, g * Cg + c]
-                    else:
-                        for c in range(Cg):
-                            cols[g, n, i, j, p, q, c] = 0
+                            cols[g, n, i, j, p, q, c] = xh[n, h, v, c0 + c] if inside else 0
 
 
 @njit(parallel=True, cache=True)
 def _col2im(gcols, geom, gxh):
-    """Adjoint of _im2col, as a gather (no two tasks write the same element):
-    gxh[n, h, v, g*Cg + c] = sum over taps (p, q) and outputs (i, j) with
-    in_coord(i, p) == h and in_coord(j, q) == v of gcols[g, n, i, j, p, q, c].
+    """Adjoint of _im2col: gxh[n, h, v, g*Cg + c] = sum of the entries gcols[g, n, i, j, p, q, c]
+    that _im2col filled from (n, h, v, g*Cg + c), i.e. with in_coord(i, p) == h, in_coord(j, q) == v.
 
-    gcols: (G, N, Ho, Wo, kh, kw, Cg); gxh: (N, H, W, C). One task per (n, h)."""
+    gcols: (G, N, Ho, Wo, kh, kw, Cg); gxh: (N, H, W, C). One task per input row (n, h), which
+    only writes that row, so tasks never collide."""
     kh, kw, sh, sw, ph, pw, dh, dw, Ho, Wo = geom
     N, H, W, C = gxh.shape
     G, Cg = gcols.shape[0], gcols.shape[6]
     for t in prange(N * H):
         n, h = t // H, t % H
-        gxh[n, h, :, :] = 0
+        row = gxh[n, h]                              # (W, C)
+        row[:, :] = 0
         for p in range(kh):
-            i = out_coord(h, p, sh, ph, dh, Ho)
+            i = out_coord(h, p, sh, ph, dh, Ho)      # the output row whose tap p reads row h
             if i < 0:
                 continue
-            for v in range(W):
-                for q in range(kw):
-                    j = out_coord(v, q, sw, pw, dw, Wo)
-                    if j < 0:
-                        continue
+            for q in range(kw):
+                j0, j1 = valid_range(W, Wo, q, sw, pw, dw)
+                for j in range(j0, j1):
+                    v = in_coord(j, q, sw, pw, dw)
                     for g in range(G):
                         for c in range(Cg):
-                            gxh[n, h, v, g * Cg + c] += gcols[g, n, i, j, p, q, c]
+                            row[v, g * Cg + c] += gcols[g, n, i, j, p, q, c]
 
 
 class _Conv:

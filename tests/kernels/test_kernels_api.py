@@ -26,9 +26,21 @@ def test_public_api():
         assert name in kernels.__all__
 
 
-def test_omp_wait_policy_is_set_on_import():
-    assert os.environ.get("OMP_WAIT_POLICY", "").lower() == "passive" or \
-        "OMP_WAIT_POLICY" in os.environ   # a user's own setting is respected
+@pytest.mark.parametrize("preset, expected", [(None, "passive"), ("active", "active")])
+def test_omp_wait_policy_is_set_on_import(preset, expected):
+    """Importing kernels sets OMP_WAIT_POLICY=passive (the Numba spin trap), unless the
+    user chose a policy. Checked in a fresh process, before numba is imported."""
+    env = dict(os.environ)
+    env.pop("OMP_WAIT_POLICY", None)
+    if preset:
+        env["OMP_WAIT_POLICY"] = preset
+    code = ("import os, sys, kernels\n"
+            "assert 'numba' not in sys.modules  # numba loads lazily, after the setting\n"
+            "print(os.environ['OMP_WAIT_POLICY'])\n")
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env,
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == expected
 
 
 # ---------------------------------------------------------------- argument checking

@@ -1,0 +1,178 @@
+"""Every Numba CPU kernel equals the NumPy reference (float64 and float32)."""
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from kernels import cpu
+from kernels import reference as ref
+from kernel_cases import conv_out_shape, noncontiguous, random_conv_case
+
+TOL = {np.float64: dict(rtol=1e-10, atol=1e-11), np.float32: dict(rtol=2e-5, atol=2e-5)}
+DTYPES = [np.float64, np.float32]
+
+
+def _check(actual, expected, dtype):
+    assert actual.dtype == dtype
+    assert actual.shape == expected.shape
+    assert actual.flags.c_contiguous
+    scale = max(1.0, float(np.abs(expected).max(initial=0)))
+    np.testing.assert_allclose(actual, expected, rtol=TOL[dtype]["rtol"],
+                               atol=TOL[dtype]["atol"] * scale)
+
+
+def _conv_all(mod, x, w, gy, case):
+    xs, ws, s, p, d, g = case
+    return (mod.conv2d_forward(x, w, s, p, d, g),
+            mod.conv2d_grad_input(gy, w, xs, s, p, d, g),
+            mod.conv2d_grad_weight(x, gy, ws, s, p, d, g))
+
+
+def _conv_case_arrays(rng, case, dtype):
+    xs, ws, s, p, d, g = case
+    x = rng.standard_normal(xs).astype(dtype)
+    w = rng.standard_normal(ws).astype(dtype)
+    gy = rng.standard_normal(conv_out_shape(xs, ws, s, p, d)).astype(dtype)
+    return x, w, gy
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("seed", range(30))
+def test_cpu_conv_matches_reference_random(seed, dtype):
+    rng = np.random.default_rng(seed)
+    case = random_conv_case(rng)
+    x, w, gy = _conv_case_arrays(rng, case, dtype)
+    for a, e in zip(_conv_all(cpu, x, w, gy, case), _conv_all(ref, x, w, gy, case)):
+        _check(a, e, dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("case", [
+    # (x_shape, w_shape, stride, padding, dilation, groups)
+    ((1, 3, 7, 5), (4, 3, 3, 3), (1, 1), (1, 1), (1, 1), 1),          # batch 1, odd sizes
+    ((2, 16, 9, 7), (12, 16, 4, 4), (2, 2), (1, 1), (1, 1), 1),       # Cg >= 8: slice-copy path
+    ((2, 24, 6, 6), (6, 8, 3, 2), (1, 2), (2, 0), (2, 1), 3),         # groups, Cg = 8
+    ((3, 6, 5, 5), (6, 1, 3, 3), (1, 1), (1, 1), (1, 1), 6),          # depthwise
+    ((2, 4, 8, 8), (4, 4, 1, 1), (1, 1), (0, 0), (1, 1), 1),          # 1x1
+    ((1, 2, 3, 3), (5, 2, 3, 3), (1, 1), (0, 0), (1, 1), 1),          # 1x1 output
+    ((2, 3, 11, 10), (4, 3, 3, 3), (3, 2), (2, 3), (2, 3), 1),        # padding > kernel reach
+    ((64, 1, 28, 28), (8, 1, 4, 4), (2, 2), (1, 1), (1, 1), 1),       # DCGAN first layer
+])
+def test_cpu_conv_matches_reference_edge_cases(case, dtype):
+    rng = np.random.default_rng(11)
+    x, w, gy = _conv_case_arrays(rng, case, dtype)
+    for a, e in zip(_conv_all(cpu, x, w, gy, case), _conv_all(ref, x, w, gy, case)):
+        _check(a, e, dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_cpu_conv_noncontiguous_inputs(dtype):
+    rng = np.random.default_rng(12)
+    case = ((2, 4, 6, 7), (6, 2, 3, 3), (1, 2), (1, 1), (1, 1), 2)
+    x, w, gy = _conv_case_arrays(rng, case, dtype)
+    expected = _conv_all(ref, x, w, gy, case)
+    xv, wv, gyv = noncontiguous(x), noncontiguous(w), noncontiguous(gy)
+    for a, e in zip(_conv_all(cpu, xv, wv, gyv, case), expected):
+        _check(a, e, dtype)
+    # transposed (Fortran-ordered) views too
+    xt = np.asfortranarray(x)
+    _check(cpu.conv2d_forward(xt, w, *case[2:]), expected[0], dtype)
+
+
+def test_cpu_conv_grad_input_output_padding_shape():
+    """conv_transpose2d with output_padding: an x_shape one larger than the minimum."""
+    rng = np.random.default_rng(13)
+    w = rng.standard_normal((3, 2, 3, 3))
+    gy = rng.standard_normal((2, 3, 4, 4))
+    for xs in [(2, 2, 7, 7), (2, 2, 8, 8), (2, 2, 8, 7)]:
+        _check(cpu.conv2d_grad_input(gy, w, xs, 2, 1, 1, 1),
+               ref.conv2d_grad_input(gy, w, xs, 2, 1, 1, 1), np.float64)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 2**32 - 1), dtype=st.sampled_from(DTYPES),
+       noncontig=st.booleans())
+def test_cpu_conv_hypothesis(seed, dtype, noncontig):
+    rng = np.random.default_rng(seed)
+    case = random_conv_case(rng, max_hw=11, max_ch=5, max_k=5)
+    x, w, gy = _conv_case_arrays(rng, case, dtype)
+    expected = _conv_all(ref, x, w, gy, case)
+    if noncontig:
+        x, w, gy = noncontiguous(x), noncontiguous(w), noncontiguous(gy)
+    for a, e in zip(_conv_all(cpu, x, w, gy, case), expected):
+        _check(a, e, dtype)
+
+
+# ------------------------------------------------------------------------- batch norm
+
+BN_SHAPES = [(5, 3), (1, 4), (1, 2, 3), (4, 3, 5, 2), (2, 1, 3, 2, 2), (3, 7, 1, 1), (16, 8, 9)]
+
+
+def _bn_inputs(rng, shape, dtype, affine=True):
+    x = (rng.standard_normal(shape) * 3 + 2).astype(dtype)
+    C = shape[1]
+    gamma = rng.standard_normal(C).astype(dtype) if affine else None
+    beta = rng.standard_normal(C).astype(dtype) if affine else None
+    return x, gamma, beta
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", BN_SHAPES)
+@pytest.mark.parametrize("affine", [True, False])
+def test_cpu_batchnorm_train_forward_and_backward(shape, dtype, affine):
+    rng = np.random.default_rng(21)
+    x, gamma, beta = _bn_inputs(rng, shape, dtype, affine)
+    eps = 1e-5
+    got = cpu.batchnorm_forward_train(x, gamma, beta, eps)
+    exp = ref.batchnorm_forward_train(x, gamma, beta, eps)
+    for a, e in zip(got, exp):
+        _check(a, e, dtype)
+    gy = rng.standard_normal(shape).astype(dtype)
+    _, mean, invstd = exp
+    for a, e in zip(cpu.batchnorm_backward(gy, x, gamma, mean, invstd),
+                    ref.batchnorm_backward(gy, x, gamma, mean, invstd)):
+        _check(a, e, dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", BN_SHAPES)
+def test_cpu_batchnorm_eval(shape, dtype):
+    rng = np.random.default_rng(22)
+    x, gamma, beta = _bn_inputs(rng, shape, dtype)
+    C = shape[1]
+    rm = rng.standard_normal(C).astype(dtype)
+    rv = (rng.random(C) + 0.5).astype(dtype)
+    _check(cpu.batchnorm_forward_eval(x, gamma, beta, rm, rv, 1e-3),
+           ref.batchnorm_forward_eval(x, gamma, beta, rm, rv, 1e-3), dtype)
+    _check(cpu.batchnorm_forward_eval(x, None, None, rm, rv, 1e-3),
+           ref.batchnorm_forward_eval(x, None, None, rm, rv, 1e-3), dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_cpu_batchnorm_noncontiguous(dtype):
+    rng = np.random.default_rng(23)
+    x, gamma, beta = _bn_inputs(rng, (4, 3, 5, 6), dtype)
+    gy = rng.standard_normal(x.shape).astype(dtype)
+    xv, gyv = noncontiguous(x), noncontiguous(gy)
+    gv, bv = noncontiguous(gamma), noncontiguous(beta)
+    exp = ref.batchnorm_forward_train(x, gamma, beta, 1e-5)
+    for a, e in zip(cpu.batchnorm_forward_train(xv, gv, bv, 1e-5), exp):
+        _check(a, e, dtype)
+    _, mean, invstd = exp
+    for a, e in zip(cpu.batchnorm_backward(gyv, xv, gv, noncontiguous(mean), invstd),
+                    ref.batchnorm_backward(gy, x, gamma, mean, invstd)):
+        _check(a, e, dtype)
+    _check(cpu.batchnorm_forward_eval(xv, gv, bv, mean, invstd, 1e-5),
+           ref.batchnorm_forward_eval(x, gamma, beta, mean, invstd, 1e-5), dtype)
+
+
+def test_cpu_batchnorm_float32_large_mean_is_accurate():
+    """float64 accumulators: a large common offset does not destroy the variance."""
+    rng = np.random.default_rng(24)
+    x64 = rng.standard_normal((64, 4, 8, 8)) + 1000.0
+    x = x64.astype(np.float32)
+    _, mean, invstd = cpu.batchnorm_forward_train(x, None, None, 1e-5)
+    _, mean64, invstd64 = ref.batchnorm_forward_train(x.astype(np.float64), None, None, 1e-5)
+    np.testing.assert_allclose(mean, mean64, rtol=1e-6)
+    np.testing.assert_allclose(invstd, invstd64, rtol=1e-4)
