@@ -78,7 +78,11 @@ def _functions_needed(roots, targets, stop_at_targets=False):
         if id(f) in reachable:
             continue
         reachable[id(f)] = f
-        for x in f.inputs or ():
+        if f.inputs is None:
+            raise GraphFreedError(
+                f"grad through {type(f).__name__} a second time: its graph was freed by an "
+                "earlier backward or grad call; pass retain_graph=True to that call.")
+        for x in f.inputs:
             if stop_at_targets and id(x) in target_ids:
                 continue
             if x.creator is not None and id(x.creator) not in reachable:

@@ -18,8 +18,8 @@ backward, so the memory of a graph goes away with it.
 import sys
 import weakref
 
-from minigen import backend
-from minigen.autograd import is_grad_enabled
+from minigen import autograd, backend
+from minigen.tensor import Tensor
 
 
 class ShapeError(ValueError):
@@ -59,9 +59,7 @@ class Function:
 
     # ------------------------------------------------------------------ calling
     def __call__(self, *inputs):
-        from minigen.tensor import Tensor
-
-        tensors = self._to_tensors(inputs, Tensor)
+        tensors = self._to_tensors(inputs)
         arrays = [t.data for t in tensors]
         try:
             outputs = self.forward(*arrays)
@@ -76,7 +74,7 @@ class Function:
             outputs = (outputs,)
         results = tuple(Tensor(y) for y in outputs)
 
-        if is_grad_enabled() and any(t.requires_grad for t in tensors):
+        if autograd._grad_enabled and any(t.requires_grad for t in tensors):
             self.inputs = tensors
             self.generation = max(
                 (t.creator.generation + 1 if t.creator is not None else 0) for t in tensors)
@@ -93,12 +91,10 @@ class Function:
     def name(self):
         return type(self).__name__
 
-    def _to_tensors(self, inputs, Tensor):
+    def _to_tensors(self, inputs):
         """Wrap scalars and arrays as constant Tensors; check devices and dtypes.
 
         Python scalars take the dtype of the tensors they meet (x * 2.0 stays float32).
-        Integer or boolean tensors meeting a float tensor are cast to its dtype; two
-        different float dtypes are an error, never a silent upcast.
         """
         reference = next((x for x in inputs if isinstance(x, Tensor)), None)
         if reference is None:
@@ -108,10 +104,22 @@ class Function:
             if isinstance(x, Tensor):
                 tensors.append(x)
             elif isinstance(x, (bool, int, float)):
-                dtype = reference.dtype if _is_float(reference.dtype) else None
+                dtype = reference.data.dtype if _is_float(reference.data.dtype) else None
                 tensors.append(Tensor(backend.as_array(x, dtype=dtype, like=reference.data)))
             else:
                 tensors.append(Tensor(x))
+        first = tensors[0].data
+        for t in tensors[1:]:
+            if type(t.data) is not type(first) or t.data.dtype != first.dtype:
+                return self._reconcile(tensors)
+        return tensors
+
+    def _reconcile(self, tensors):
+        """Inputs of different devices or dtypes: an error, or a cast where it is safe.
+
+        Integer or boolean tensors meeting a float tensor are cast to its dtype; two
+        different float dtypes are an error, never a silent upcast.
+        """
         devices = [t.device for t in tensors]
         if len(set(devices)) > 1:
             detail = ", ".join(f"input {i} on {d}" for i, d in enumerate(devices))
@@ -124,7 +132,7 @@ class Function:
             raise DTypeError(
                 f"{self.name}: mixed float dtypes ({detail}) at {user_line()}. "
                 "minigen never upcasts silently; cast one side with .astype(...).")
-        if float_dtypes and len({t.dtype for t in tensors}) > 1:
+        if float_dtypes:
             target = float_dtypes.pop()
             tensors = [t if t.dtype == target else Tensor(t.data.astype(target)) for t in tensors]
         return tensors
@@ -143,7 +151,6 @@ class Function:
 
     def zeros(self, shape, dtype):
         """A zero gradient for an output that received none."""
-        from minigen.tensor import Tensor
         xp = backend.get_array_module(self.inputs[0].data)
         return Tensor(xp.zeros(shape, dtype=dtype))
 

@@ -94,7 +94,7 @@ def elementwise_cases():
         _unary("silu", F.silu),
         _unary("gelu", F.gelu),
         _unary("gelu (tanh approximation)", lambda x: F.gelu(x, approximate="tanh")),
-        OpCase("cast (astype)", lambda x: mg.ops.cast(x, np.float64) * x, [(3,)]),
+        OpCase("cast (astype)", lambda x: mg.ops.cast(x, x.dtype) * x, [(3,)]),
         OpCase("to_device (cpu -> cpu)", lambda x: mg.ops.to_device(x, "cpu") * x, [(3,)]),
     ]
 

@@ -21,7 +21,7 @@ def ones_like_data(a):
 
 def _default_dtype(value):
     """Python floats become float32, like PyTorch; arrays keep their dtype."""
-    if isinstance(value, (float, list, tuple)):
+    if type(value) is float or isinstance(value, (list, tuple)):
         arr = np.asarray(value)
         if arr.dtype == np.float64:
             return np.float32
@@ -35,10 +35,9 @@ class Tensor:
     def __init__(self, data, requires_grad=False, name=None):
         if isinstance(data, Tensor):
             raise TypeError("Tensor(data) expects an array; use tensor.detach() to copy a Tensor")
-        if not hasattr(data, "dtype") or not hasattr(data, "shape"):
+        if not (isinstance(data, np.ndarray) or backend.device_of(data) == "cuda"):
+            # lists, Python and NumPy scalars become arrays (np.float32(1.0) -> 0-d array)
             data = np.asarray(data, dtype=_default_dtype(data))
-        elif not hasattr(data, "__array_interface__") and not hasattr(data, "__cuda_array_interface__"):
-            data = np.asarray(data)   # numpy scalars (np.float32(1.0)) become 0-d arrays
         self.data = data
         self.grad = None
         self.requires_grad = False

@@ -24,6 +24,11 @@ def constant(array, like):
     return Tensor(array.astype(like.dtype, copy=False))
 
 
+def _only_needed(x, gradient):
+    """gradient() when input x needs one, else None (skips work for constants like 2.0)."""
+    return gradient() if x.requires_grad else None
+
+
 # ------------------------------------------------------------------- arithmetic
 class Add(Function):
     """y = a + b.   da = gy,  db = gy  (each summed back to its input's shape)."""
@@ -33,7 +38,7 @@ class Add(Function):
 
     def backward(self, gy):
         a, b = self.inputs
-        return sum_to(gy, a.shape), sum_to(gy, b.shape)
+        return _only_needed(a, lambda: sum_to(gy, a.shape)), _only_needed(b, lambda: sum_to(gy, b.shape))
 
 
 class Sub(Function):
@@ -44,7 +49,7 @@ class Sub(Function):
 
     def backward(self, gy):
         a, b = self.inputs
-        return sum_to(gy, a.shape), sum_to(-gy, b.shape)
+        return _only_needed(a, lambda: sum_to(gy, a.shape)), _only_needed(b, lambda: sum_to(-gy, b.shape))
 
 
 class Mul(Function):
@@ -55,7 +60,8 @@ class Mul(Function):
 
     def backward(self, gy):
         a, b = self.inputs
-        return sum_to(gy * b, a.shape), sum_to(gy * a, b.shape)
+        return (_only_needed(a, lambda: sum_to(gy * b, a.shape)),
+                _only_needed(b, lambda: sum_to(gy * a, b.shape)))
 
 
 class Div(Function):
@@ -67,7 +73,7 @@ class Div(Function):
     def backward(self, gy):
         a, b = self.inputs
         ga = gy / b
-        return sum_to(ga, a.shape), sum_to(-ga * a / b, b.shape)
+        return _only_needed(a, lambda: sum_to(ga, a.shape)), _only_needed(b, lambda: sum_to(-ga * a / b, b.shape))
 
 
 class Neg(Function):
@@ -414,7 +420,7 @@ class ToDevice(Function):
     def backward(self, gy):
         return to_device(gy, self.input_device)
 
-    def _to_tensors(self, inputs, Tensor):   # the one op whose input may live anywhere
+    def _to_tensors(self, inputs):   # the one op whose input may live on another device
         return list(inputs)
 
 

@@ -45,8 +45,18 @@ class Linear(Function):
         return gx, gw, reduce_sum(gy2, axis=0)
 
 
+def _constant_like(value, ref):
+    from minigen import backend
+    dtype = ref.dtype if ref.dtype.kind == "f" else None
+    return backend.as_array(value, dtype=dtype, like=ref.data)
+
+
 def matmul(a, b):
     """NumPy's matmul: 1-D operands are promoted to a row / column and squeezed after."""
+    if not isinstance(a, Tensor):
+        a = Tensor(_constant_like(a, b))
+    if not isinstance(b, Tensor):
+        b = Tensor(_constant_like(b, a))
     a_vec, b_vec = a.ndim == 1, b.ndim == 1
     if a.ndim == 0 or b.ndim == 0:
         raise ShapeError(f"matmul: operands must have at least 1 dim, got shapes {a.shape} and "
@@ -57,10 +67,10 @@ def matmul(a, b):
     a = unsqueeze(a, 0) if a_vec else a
     b = unsqueeze(b, -1) if b_vec else b
     y = MatMul()(a, b)
-    if b_vec:
-        y = squeeze(y, -1)
     if a_vec:
         y = squeeze(y, -2)
+    if b_vec:
+        y = squeeze(y, -1)
     return y
 
 

@@ -68,6 +68,7 @@ class LogisticRegression(BaseEstimator):
         import minigen as mg                                  # the engine, imported when needed
         import minigen.functional as F
         import minigen.nn as nn
+        import minigen.optim as optim
 
         X = check_array(X)
         y = check_labels(y, X.shape[0])
@@ -81,8 +82,8 @@ class LogisticRegression(BaseEstimator):
 
         W = nn.Parameter(np.zeros((d, len(self.classes_))))  # convex problem: zeros are a fine start
         b = nn.Parameter(np.zeros(len(self.classes_)))
-        opt = (mg.optim.Adam([W, b], lr=self.lr) if self.optimizer == "adam"
-               else mg.optim.SGD([W, b], lr=self.lr))
+        opt = (optim.Adam([W, b], lr=self.lr) if self.optimizer == "adam"
+               else optim.SGD([W, b], lr=self.lr))
 
         self.loss_history_ = []
         for _ in range(self.n_epochs):

@@ -180,6 +180,7 @@ class LatentFactorModel(_MatrixCompletion):
         """
         import minigen as mg                                  # the engine: imported when needed
         import minigen.nn as nn
+        import minigen.optim as optim
 
         R, observed = _check_ratings(R)
         rng = check_random_state(self.random_state)
@@ -188,16 +189,18 @@ class LatentFactorModel(_MatrixCompletion):
         targets = R[rows, cols]
         self.shape_ = R.shape
 
-        # parameters: start the offsets at the data mean and small random factors
-        mu = nn.Parameter(np.array([targets.mean()]))
+        # mu is the mean observed rating, a constant (not learned): its gradient would be
+        # ~|B| times larger than any row's, too different a scale for one SGD step size.
+        # Biases start at 0 and factors small and random (all-zero factors would have zero
+        # gradient: u_i . v_j is stationary at U = V = 0).
+        mu = mg.tensor(np.array([targets.mean()]))
         b = nn.Parameter(np.zeros(n))
         c = nn.Parameter(np.zeros(m))
         U = nn.Parameter(self.init_scale * rng.standard_normal((n, self.rank)))
         V = nn.Parameter(self.init_scale * rng.standard_normal((m, self.rank)))
-        params = [mu, b, c, U, V]
-        opt = (mg.optim.Adam(params, lr=self.lr) if self.optimizer == "adam"
-               else mg.optim.SGD(params, lr=self.lr))
-        self._params = params
+        params = [b, c, U, V]
+        opt = (optim.Adam(params, lr=self.lr) if self.optimizer == "adam"
+               else optim.SGD(params, lr=self.lr))
 
         self.history_ = []
         for epoch in range(self.n_epochs):
@@ -209,7 +212,7 @@ class LatentFactorModel(_MatrixCompletion):
                 opt.zero_grad()
                 loss.backward()
                 opt.step()
-            self._store(params)
+            self._store(mu, params)
             record = {"epoch": epoch + 1, "train_rmse": self.rmse(R)}
             if R_val is not None:
                 record["val_rmse"] = self.rmse(R_val)
@@ -226,9 +229,9 @@ class LatentFactorModel(_MatrixCompletion):
         penalty = (Ui * Ui).sum(axis=1) + (Vj * Vj).sum(axis=1)
         return (sq_err + self.reg * penalty).mean()
 
-    def _store(self, params):
+    def _store(self, mu, params):
         """Copy the current parameter values out of the engine as plain NumPy arrays."""
-        mu, b, c, U, V = (np.array(_to_numpy(p.data), dtype=np.float64) for p in params)
+        mu, b, c, U, V = (np.array(_to_numpy(p.data), dtype=np.float64) for p in [mu, *params])
         self.global_mean_ = float(mu[0])
         self.user_bias_, self.item_bias_ = b, c
         self.user_factors_, self.item_factors_ = U, V
