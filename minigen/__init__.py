@@ -26,3 +26,9 @@ from minigen.creation import (  # noqa: E402,F401
     rand, randn, randint, normal, rand_like, randn_like, normal_like, randint_like)
 
 __version__ = "0.1.0"
+
+from minigen.backend import set_default_device  # noqa: E402,F401
+from minigen.autograd import GraphFreedError  # noqa: E402,F401
+from minigen.gradcheck import gradcheck, gradgradcheck, GradcheckError  # noqa: E402,F401
+from minigen.serialization import save, load, CheckpointError  # noqa: E402,F401
+from minigen import functional, nn, optim  # noqa: E402,F401
