@@ -136,8 +136,8 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
     shape is taken as class probabilities: -sum_c t_c log_softmax(input)_c.
     """
     log_p = log_softmax(input, axis=1)
-    is_soft = isinstance(target, Tensor) and target.dtype.kind == "f" or (
-        hasattr(target, "dtype") and not isinstance(target, Tensor) and target.dtype.kind == "f")
+    dtype = getattr(target, "dtype", None)
+    is_soft = dtype is not None and dtype.kind == "f" and tuple(target.shape) == input.shape
     if is_soft:
         target = _as_target(target, input, "cross_entropy")
         return reduce_loss(-reduce_sum(target * log_p, axis=1), reduction)
