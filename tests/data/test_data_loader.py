@@ -98,3 +98,13 @@ def test_forever_crosses_epochs_and_refuses_empty():
         DataLoader(_data(3), batch_size=0)
     with pytest.raises(ValueError, match="differ in length"):
         DataLoader((_data(3), np.arange(4)))
+
+
+def test_batches_become_minigen_tensors_on_the_device():
+    mg = pytest.importorskip("minigen")
+    x, y = _data(10), np.arange(10)
+    bx, by = next(iter(DataLoader((x, y), batch_size=4, shuffle=False, device="cpu")))
+    assert isinstance(bx, mg.Tensor) and isinstance(by, mg.Tensor)
+    assert bx.dtype == np.float32 and by.dtype == np.int64 and not bx.requires_grad
+    np.testing.assert_array_equal(bx.numpy(), x[:4])
+    np.testing.assert_array_equal(by.numpy(), y[:4])
