@@ -94,7 +94,8 @@ class Function:
     def _to_tensors(self, inputs):
         """Wrap scalars and arrays as constant Tensors; check devices and dtypes.
 
-        Python scalars take the dtype of the tensors they meet (x * 2.0 stays float32).
+        Python scalars and raw arrays are constants: they take the dtype of the tensor
+        they meet (x * 2.0 stays float32).
         """
         reference = next((x for x in inputs if isinstance(x, Tensor)), None)
         if reference is None:
@@ -103,16 +104,22 @@ class Function:
         for x in inputs:
             if isinstance(x, Tensor):
                 tensors.append(x)
-            elif isinstance(x, (bool, int, float)):
-                dtype = reference.data.dtype if _is_float(reference.data.dtype) else None
-                tensors.append(Tensor(backend.as_array(x, dtype=dtype, like=reference.data)))
             else:
-                tensors.append(Tensor(x))
+                tensors.append(Tensor(self._constant(x, reference)))
         first = tensors[0].data
         for t in tensors[1:]:
             if type(t.data) is not type(first) or t.data.dtype != first.dtype:
                 return self._reconcile(tensors)
         return tensors
+
+    @staticmethod
+    def _constant(value, reference):
+        """A Python number or raw array meeting a tensor becomes a constant that takes the
+        tensor's float dtype (x * 2.0 and x + np.ones(3) stay float32 for float32 x)."""
+        array = backend.as_array(value, like=reference.data)
+        if _is_float(reference.data.dtype) and (array.dtype.kind == "f" or isinstance(value, (int, float))):
+            array = array.astype(reference.data.dtype, copy=False)
+        return array
 
     def _reconcile(self, tensors):
         """Inputs of different devices or dtypes: an error, or a cast where it is safe.

@@ -115,6 +115,11 @@ class Tensor:
         """The data as a NumPy array (copied from the GPU when needed; no gradient)."""
         return backend.to_device(self.data, "cpu")
 
+    def __array__(self, dtype=None, copy=None):
+        """np.asarray(tensor) gives the data (so matplotlib and NumPy accept tensors)."""
+        data = self.numpy()
+        return data if dtype is None else data.astype(dtype)
+
     def tolist(self):
         return self.numpy().tolist()
 
