@@ -1,0 +1,30 @@
+"""Seeing gradients: the teaching tools of minigen.
+
+    from minigen import inspect
+    with inspect.record():                      # remember the line that made each node
+        loss = F.cross_entropy(model(x), y)
+    inspect.trace(loss, names=model, backward=True)   # every node, with |dL/d out|
+    inspect.to_dot(loss, "out/graph")           # Graphviz DOT (+ PNG when `dot` exists)
+    flow = inspect.grad_flow(model)             # per-layer gradient norms over training
+    with inspect.detect_anomaly(): ...          # stop at the first NaN/Inf, name the line
+    inspect.explain("sigmoid")                  # an op's derivative and its numerical check
+
+    origin.py     record(): where each node was made (the user's line and stack)
+    trace.py      trace(): the graph in backward order with gradient norms, min, max
+    dot.py        to_dot(): the forward graph, and the graph backward builds
+    grad_flow.py  grad_flow(), compare(): per-layer norms, vanishing/exploding/dead ReLU
+    anomaly.py    detect_anomaly(): the first NaN/Inf in forward or backward
+    explain.py    explain(): docstring rule + backward code + gradcheck/gradgradcheck
+
+(`minigen.inspect` is a sub-package; Python's own `inspect` module is unaffected.)
+"""
+from minigen.inspect.origin import record, origin_of, Origin  # noqa: F401
+from minigen.inspect.trace import trace, Trace, GradStats, backward_order  # noqa: F401
+from minigen.inspect.dot import to_dot, DotGraph, render_png  # noqa: F401
+from minigen.inspect.grad_flow import grad_flow, GradFlow, compare  # noqa: F401
+from minigen.inspect.anomaly import detect_anomaly, AnomalyError, is_anomaly_enabled  # noqa: F401
+from minigen.inspect.explain import explain, Explanation  # noqa: F401
+
+__all__ = ["record", "origin_of", "Origin", "trace", "Trace", "GradStats", "backward_order",
+           "to_dot", "DotGraph", "render_png", "grad_flow", "GradFlow", "compare",
+           "detect_anomaly", "AnomalyError", "is_anomaly_enabled", "explain", "Explanation"]
