@@ -7,7 +7,7 @@ loop innermost; a BLAS matrix multiply is faster still. So each convolution is a
 gather (Numba), one matrix multiply per group (``numpy.matmul`` -> OpenBLAS), and
 layout shuffles (Numba). Everything in between is *channels-last* (NHWC): the innermost
 loops of the gather/scatter then copy C contiguous values instead of a short image row,
-which made im2col ~15x faster than the NCHW version on 7x7 and 14x14 feature maps.
+which made im2col 5-10x faster than an NCHW version on 7x7 and 14x14 feature maps.
 
 With G groups, Cg = C/G input and Og = O/G output channels per group, K = kh*kw*Cg::
 
@@ -24,7 +24,7 @@ With G groups, Cg = C/G input and Og = O/G output channels per group, K = kh*kw*
 Batch norm: direct loops
 ------------------------
 Memory-bound, so one loop per statistic over each channel, channels in parallel,
-float64 accumulators (also for float32 data).
+float64 accumulators (also for float32 data), sums reassociated by LLVM into SIMD.
 
 Index arithmetic comes from :mod:`kernels.indexing`, shared with the CUDA kernels.
 """
@@ -40,13 +40,12 @@ in_coord = njit(inline="always", cache=True)(indexing.in_coord)
 out_coord = njit(inline="always", cache=True)(indexing.out_coord)
 valid_range = njit(inline="always", cache=True)(indexing.valid_range)
 
-TILE = 16   # swap_axes moves TILE x TILE blocks so that reads and writes both stay in cache
-
 
 # ------------------------------------------------------------------ conv2d kernels
 
 @njit(parallel=True, cache=True)
 def _swap_axes(src, dst):
+    """dst[b, a, s, r] = src[a, b, r, s], one task per (a, b)."""
     A, B, R, S = src.shape
     for ab in prange(A * B):
         a, b = ab // B, ab % B
@@ -205,7 +204,11 @@ def conv2d_grad_weight(x, gy, w_shape, stride=1, padding=0, dilation=1, groups=1
 
 # -------------------------------------------------------------- batch-norm kernels
 
-@njit(parallel=True, cache=True)
+# Let LLVM reorder the sums so the reduction loops use SIMD (5x faster here). No
+# "nnan"/"ninf": NaN and inf still propagate as usual.
+REDUCE_MATH = {"reassoc", "contract", "nsz", "arcp"}
+
+@njit(parallel=True, cache=True, fastmath=REDUCE_MATH)
 def _bn_train(x, gamma, beta, eps, y, mean, invstd):
     """Per channel c (in parallel), over x[:, c, :] (shape (N, C, S)):
     mean = sum x / M; var = sum (x - mean)^2 / M; y = (x - mean) * invstd * gamma + beta."""
@@ -232,7 +235,7 @@ def _bn_train(x, gamma, beta, eps, y, mean, invstd):
                 y[n, c, k] = x[n, c, k] * a + b
 
 
-@njit(parallel=True, cache=True)
+@njit(parallel=True, cache=True, fastmath=REDUCE_MATH)
 def _bn_eval(x, scale, shift, y):
     """y[n, c, :] = x[n, c, :] * scale[c] + shift[c], one task per (n, c)."""
     N, C, S = x.shape
@@ -243,7 +246,7 @@ def _bn_eval(x, scale, shift, y):
             y[n, c, k] = x[n, c, k] * a + b
 
 
-@njit(parallel=True, cache=True)
+@njit(parallel=True, cache=True, fastmath=REDUCE_MATH)
 def _bn_backward(gy, x, gamma, mean, invstd, gx, ggamma, gbeta):
     """Per channel c, with xhat = (x - mean) * invstd and M = N*S values:
     gbeta = sum gy; ggamma = sum gy*xhat; gx = gamma*invstd/M * (M*gy - gbeta - xhat*ggamma)."""
@@ -268,9 +271,21 @@ def _bn_backward(gy, x, gamma, mean, invstd, gx, ggamma, gbeta):
 
 
 def _ncs(a, dt):
-    """(N, C, *spatial) -> C-contiguous (N, C, S) of dtype dt (S = 1 for (N, C) input)."""
+    """(N, C, *spatial) -> C-contiguous (N, C, S) of dtype dt, the layout of the kernels.
+
+    An (N, C) input becomes (1, C, N): its transpose, so that each channel's values are
+    contiguous (read as (N, C, 1) the kernels would stride through memory by C)."""
+    if a.ndim == 2:
+        return np.ascontiguousarray(a.T, dtype=dt)[None]
     a = np.ascontiguousarray(a, dtype=dt)
     return a.reshape(a.shape[0], a.shape[1], -1)
+
+
+def _from_ncs(a3, shape):
+    """Inverse of _ncs for a kernel output a3: back to shape, C-contiguous."""
+    if len(shape) == 2:
+        return np.ascontiguousarray(a3[0].T)
+    return a3.reshape(shape)
 
 
 def _param(p, C, fill, dt):
@@ -283,11 +298,10 @@ def batchnorm_forward_train(x, gamma, beta, eps=1e-5):
     C, _ = bn_params(op, x, ("gamma", gamma), ("beta", beta))
     dt = common_dtype(op, x)
     x3 = _ncs(x, dt)
-    y = np.empty(x.shape, dtype=dt)
+    y3 = np.empty(x3.shape, dtype=dt)
     mean, invstd = np.empty(C, dtype=dt), np.empty(C, dtype=dt)
-    _bn_train(x3, _param(gamma, C, 1, dt), _param(beta, C, 0, dt), float(eps),
-              y.reshape(x3.shape), mean, invstd)
-    return y, mean, invstd
+    _bn_train(x3, _param(gamma, C, 1, dt), _param(beta, C, 0, dt), float(eps), y3, mean, invstd)
+    return _from_ncs(y3, x.shape), mean, invstd
 
 
 def batchnorm_forward_eval(x, gamma, beta, running_mean, running_var, eps=1e-5):
@@ -304,9 +318,9 @@ def batchnorm_forward_eval(x, gamma, beta, running_mean, running_var, eps=1e-5):
     shift = -np.asarray(running_mean, np.float64) * scale
     if beta is not None:
         shift = shift + np.asarray(beta, np.float64)
-    y = np.empty(x.shape, dtype=dt)
-    _bn_eval(x3, scale.astype(dt), shift.astype(dt), y.reshape(x3.shape))
-    return y
+    y3 = np.empty(x3.shape, dtype=dt)
+    _bn_eval(x3, scale.astype(dt), shift.astype(dt), y3)
+    return _from_ncs(y3, x.shape)
 
 
 def batchnorm_backward(gy, x, gamma, mean, invstd):
@@ -317,8 +331,8 @@ def batchnorm_backward(gy, x, gamma, mean, invstd):
         raise ValueError(f"{op}: grad_output shape {gy.shape} differs from input shape {x.shape}")
     dt = common_dtype(op, x, gy)
     x3, gy3 = _ncs(x, dt), _ncs(gy, dt)
-    gx = np.empty(x.shape, dtype=dt)
+    gx3 = np.empty(x3.shape, dtype=dt)
     ggamma, gbeta = np.empty(C, dtype=dt), np.empty(C, dtype=dt)
     _bn_backward(gy3, x3, _param(gamma, C, 1, dt), _param(mean, C, 0, dt),
-                 _param(invstd, C, 1, dt), gx.reshape(x3.shape), ggamma, gbeta)
-    return gx, ggamma, gbeta
+                 _param(invstd, C, 1, dt), gx3, ggamma, gbeta)
+    return _from_ncs(gx3, x.shape), ggamma, gbeta

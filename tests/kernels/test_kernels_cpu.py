@@ -176,3 +176,14 @@ def test_cpu_batchnorm_float32_large_mean_is_accurate():
     _, mean64, invstd64 = ref.batchnorm_forward_train(x.astype(np.float64), None, None, 1e-5)
     np.testing.assert_allclose(mean, mean64, rtol=1e-6)
     np.testing.assert_allclose(invstd, invstd64, rtol=1e-4)
+
+
+def test_cpu_batchnorm_propagates_nan():
+    """The reductions may be reordered for SIMD, but NaN must still show up (no 'nnan')."""
+    x = np.ones((4, 2, 3))
+    x[1, 0, 2] = np.nan
+    y, mean, invstd = cpu.batchnorm_forward_train(x, None, None, 1e-5)
+    assert np.isnan(mean[0]) and np.isnan(y[:, 0]).all()
+    assert np.isfinite(mean[1]) and np.isfinite(y[:, 1]).all()
+    gx, gg, gb = cpu.batchnorm_backward(np.ones_like(x), x, None, mean, invstd)
+    assert np.isnan(gx[:, 0]).all() and np.isfinite(gx[:, 1]).all()
