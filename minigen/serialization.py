@@ -52,6 +52,8 @@ def _where(path):
 
 
 def _encode_key(key, path):
+    if isinstance(key, np.integer):
+        key = int(key)
     if isinstance(key, (str, bool, int, float)) or key is None:
         return _encode(key, [], path)
     raise TypeError(f"mg.save: dict key {key!r} at {_where(path)} is a {type(key).__name__}; "
@@ -60,9 +62,11 @@ def _encode_key(key, path):
 
 def _encode(obj, arrays, path):
     """The JSON-able description of `obj`; arrays are appended to `arrays`."""
-    if obj is None or isinstance(obj, (bool, str)):
-        return obj
-    if isinstance(obj, int):
+    if isinstance(obj, np.generic):    # numpy scalars (np.float32(1.5), np.int64(3)) keep their type;
+        ref = _encode_array(np.asarray(obj), arrays, path)   # checked first: np.float64 is a float
+        ref["scalar"] = True
+        return ref
+    if obj is None or isinstance(obj, (bool, str, int)):
         return obj
     if isinstance(obj, float):
         if math.isfinite(obj):
@@ -73,10 +77,6 @@ def _encode(obj, arrays, path):
         ref = _encode_array(obj.data, arrays, path)
         ref["tensor"] = "parameter" if isinstance(obj, Parameter) else "tensor"
         ref["requires_grad"] = bool(obj.requires_grad)
-        return ref
-    if isinstance(obj, np.generic):                 # numpy scalars: np.float32(1.5), np.int64(3)
-        ref = _encode_array(np.asarray(obj), arrays, path)
-        ref["scalar"] = True
         return ref
     if hasattr(obj, "shape") and hasattr(obj, "dtype"):
         return _encode_array(obj, arrays, path)

@@ -25,9 +25,10 @@ def test_round_trip_of_a_nested_checkpoint(tmp_path):
                    np.arange(4, dtype=np.uint8)],
         "tensor": mg.tensor([1.0, 2.0], requires_grad=True),
         "param": nn.Parameter(mg.ones(2)),
-        "scalars": (1, -2.5, True, None, "naïve ✓", float("inf"), float("nan"), np.int64(7), np.float32(0.5)),
+        "scalars": (1, -2.5, True, None, "naïve ✓", float("inf"), float("nan"), np.int64(7), np.float32(0.5),
+                    np.float64(0.25), np.bool_(True)),
         "ordered": OrderedDict([("b", 1), ("a", 2)]),
-        7: "int key", 2.5: "float key",
+        7: "int key", 2.5: "float key", np.int64(8): "numpy int key",
         "empty": {}, "nested": {"deeper": [[], {"x": [np.ones(1)]}]},
         "big": 2 ** 80,
     }
@@ -44,8 +45,10 @@ def test_round_trip_of_a_nested_checkpoint(tmp_path):
     assert isinstance(s, tuple) and s[:5] == (1, -2.5, True, None, "naïve ✓")
     assert s[5] == float("inf") and np.isnan(s[6])
     assert type(s[7]) is np.int64 and s[7] == 7 and type(s[8]) is np.float32
+    assert type(s[9]) is np.float64 and s[9] == 0.25 and type(s[10]) is np.bool_
     assert type(back["ordered"]) is OrderedDict and list(back["ordered"]) == ["b", "a"]
     assert back[7] == "int key" and back[2.5] == "float key" and back["empty"] == {}
+    assert back[8] == "numpy int key"
     assert np.array_equal(back["nested"]["deeper"][1]["x"][0], np.ones(1))
     assert back["big"] == 2 ** 80
 
