@@ -270,3 +270,14 @@ def test_register_buffer_and_parameter_checks():
     assert np.array_equal(m.state_dict()["b"], np.ones(2))
     with pytest.raises(NotImplementedError, match="forward"):
         m(1)
+
+
+def test_deepcopy_gives_an_independent_model():
+    import copy
+    model = Net()
+    twin = copy.deepcopy(model)
+    assert list(twin.state_dict()) == list(model.state_dict())
+    assert twin.block.fc.weight is not model.block.fc.weight
+    assert np.array_equal(twin.block.fc.weight.data, model.block.fc.weight.data)
+    twin.bn.running_mean[...] = 5.0
+    assert not model.bn.running_mean.any()
