@@ -11,15 +11,18 @@ which made im2col 5-10x faster than an NCHW version on 7x7 and 14x14 feature map
 
 With G groups, Cg = C/G input and Og = O/G output channels per group, K = kh*kw*Cg::
 
-    xh[n, h, v, c]                         = x[n, c, h, v]                     (swap_axes)
-    cols[g, (n, i, j), (p, q, c)]          = xh[n, i*sh - ph + p*dh, j*sw - pw + q*dw, g*Cg + c]
-                                                                  (_im2col; 0 in the padding)
-    wr[g, (p, q, c), o]                    = w[g*Og + o, c, p, q]              (numpy, small)
+    xh[n, h, v, c]                 = x[n, c, h, v]                          (swap_axes)
+    cols[g, (n, i, j), (p, q, c)]  = xh[n, i*sh - ph + p*dh, j*sw - pw + q*dw, g*Cg + c]
+                                                               (_im2col; 0 in the padding)
+    wr[g, o, (p, q, c)]            = w[g*Og + o, c, p, q]                   (numpy, small)
+    yt[g, o, (n, i, j)]            = y[n, g*Og + o, i, j]         (numpy: moves rows of Ho*Wo)
 
-    forward      yt[g]    = cols[g] @ wr[g]          (N*Ho*Wo, Og)  then y = NCHW of yt
-    grad-weight  gwr[g]   = cols[g].T @ gyt[g]       (K, Og)        gyt = gy in yt's layout
-    grad-input   gcols[g] = gyt[g] @ wr[g].T         (N*Ho*Wo, K)   then _col2im, the adjoint
+    forward      yt[g]    = wr[g] @ cols[g].T       (Og, N*Ho*Wo)
+    grad-weight  gwr[g]   = gyt[g] @ cols[g]        (Og, K)         gyt = gy in yt's layout
+    grad-input   gcols[g] = gyt[g].T @ wr[g]        (N*Ho*Wo, K)    then _col2im, the adjoint
                  of _im2col: every input pixel sums the column entries that were read from it.
+
+The ``.T`` are views: BLAS reads a transposed operand in place.
 
 Batch norm: direct loops
 ------------------------
@@ -113,9 +116,9 @@ def _col2im(gcols, geom, gxh):
                 continue
             for q in range(kw):
                 j0, j1 = valid_range(W, Wo, q, sw, pw, dw)
-                for j in range(j0, j1):
-                    v = in_coord(j, q, sw, pw, dw)
-                    for g in range(G):
+                for g in range(G):
+                    for j in range(j0, j1):
+                        v = in_coord(j, q, sw, pw, dw)
                         for c in range(Cg):
                             row[v, g * Cg + c] += gcols[g, n, i, j, p, q, c]
 
@@ -143,43 +146,48 @@ class _Conv:
         return cols.reshape(self.G, N * self.Ho * self.Wo, -1)
 
     def wr(self, w):
-        """w (O, Cg, kh, kw) -> wr (G, kh*kw*Cg, Og): wr[g, (p, q, c), o] = w[g*Og + o, c, p, q]."""
+        """w (O, Cg, kh, kw) -> wr (G, Og, kh*kw*Cg): wr[g, o, (p, q, c)] = w[g*Og + o, c, p, q]."""
         w5 = w.reshape(self.G, self.Og, self.Cg, self.kh, self.kw)
-        return np.ascontiguousarray(w5.transpose(0, 3, 4, 2, 1)).reshape(self.G, -1, self.Og)
+        return np.ascontiguousarray(w5.transpose(0, 1, 3, 4, 2)).reshape(self.G, self.Og, -1)
 
     def to_nchw(self, yt):
-        """yt (G, N*Ho*Wo, Og) -> y (N, O, Ho, Wo)."""
-        N, L = self.N, self.Ho * self.Wo
-        y = np.empty((N, self.O, self.Ho, self.Wo), dtype=yt.dtype)
-        swap_axes(yt.reshape(self.G, N, L, self.Og), y.reshape(N, self.G, self.Og, L))
+        """yt (G, Og, N*Ho*Wo), i.e. (O, N, L), -> y (N, O, Ho, Wo): moves whole rows of L."""
+        N, O, L = self.N, self.O, self.Ho * self.Wo
+        y = np.empty((N, O, self.Ho, self.Wo), dtype=yt.dtype)
+        np.copyto(y.reshape(N, O, L), yt.reshape(O, N, L).transpose(1, 0, 2))
         return y
 
     def from_nchw(self, gy):
-        """gy (N, O, Ho, Wo) -> gyt (G, N*Ho*Wo, Og), the inverse of to_nchw."""
-        N, L = self.N, self.Ho * self.Wo
-        gyt = np.empty((self.G, N, L, self.Og), dtype=gy.dtype)
-        swap_axes(gy.reshape(N, self.G, self.Og, L), gyt)
-        return gyt.reshape(self.G, N * L, self.Og)
+        """gy (N, O, Ho, Wo) -> gyt (G, Og, N*Ho*Wo), the inverse of to_nchw."""
+        N, O, L = self.N, self.O, self.Ho * self.Wo
+        gyt = np.empty((O, N, L), dtype=gy.dtype)
+        np.copyto(gyt, gy.reshape(N, O, L).transpose(1, 0, 2))
+        return gyt.reshape(self.G, self.Og, N * L)
+
+
+def _T(a):
+    """Transpose the matrices of a stack (a view: BLAS reads it transposed, no copy)."""
+    return a.transpose(0, 2, 1)
 
 
 def conv2d_forward(x, w, stride=1, padding=0, dilation=1, groups=1):
-    """y = conv2d(x, w): yt[g] = cols[g] @ wr[g] (BLAS), then back to NCHW."""
+    """y = conv2d(x, w): yt[g] = wr[g] @ cols[g].T (BLAS), then back to NCHW."""
     cv = _Conv("conv2d_forward", x.shape, w.shape, stride, padding, dilation, groups)
     dt = common_dtype("conv2d_forward", x, w)
     x = np.ascontiguousarray(x, dtype=dt)
     w = np.ascontiguousarray(w, dtype=dt)
-    return cv.to_nchw(np.matmul(cv.cols(x), cv.wr(w)))
+    return cv.to_nchw(np.matmul(cv.wr(w), _T(cv.cols(x))))              # (G, Og, N*L)
 
 
 def conv2d_grad_input(gy, w, x_shape, stride=1, padding=0, dilation=1, groups=1):
-    """gx = col2im(gyt[g] @ wr[g].T) — the transposed convolution."""
+    """gx = col2im(gyt[g].T @ wr[g]) — the transposed convolution."""
     op = "conv2d_grad_input"
     cv = _Conv(op, tuple(int(s) for s in x_shape), w.shape, stride, padding, dilation, groups)
     check_grad_output(op, gy.shape, cv.N, cv.O, cv.Ho, cv.Wo, x_name="x_shape")
     dt = common_dtype(op, gy, w)
     gy = np.ascontiguousarray(gy, dtype=dt)
     w = np.ascontiguousarray(w, dtype=dt)
-    gcols = np.matmul(cv.from_nchw(gy), cv.wr(w).transpose(0, 2, 1))   # (G, N*L, K)
+    gcols = np.matmul(_T(cv.from_nchw(gy)), cv.wr(w))                   # (G, N*L, K)
     N, C, H, W = cv.N, cv.C, cv.H, cv.W
     gxh = np.empty((N, H, W, C), dtype=dt)
     _col2im(gcols.reshape(cv.G, N, cv.Ho, cv.Wo, cv.kh, cv.kw, cv.Cg), cv.geom, gxh)
@@ -189,7 +197,7 @@ def conv2d_grad_input(gy, w, x_shape, stride=1, padding=0, dilation=1, groups=1)
 
 
 def conv2d_grad_weight(x, gy, w_shape, stride=1, padding=0, dilation=1, groups=1):
-    """gw[o, c, p, q] = sum_{n,i,j} gy[n, o, i, j] * cols[(n,i,j), (p,q,c)]: gwr[g] = cols[g].T @ gyt[g]."""
+    """gw[o, c, p, q] = sum_{n,i,j} gy[n, o, i, j] * cols[(n,i,j), (p,q,c)]: gwr[g] = gyt[g] @ cols[g]."""
     op = "conv2d_grad_weight"
     w_shape = tuple(int(s) for s in w_shape)
     cv = _Conv(op, x.shape, w_shape, stride, padding, dilation, groups)
@@ -197,9 +205,9 @@ def conv2d_grad_weight(x, gy, w_shape, stride=1, padding=0, dilation=1, groups=1
     dt = common_dtype(op, x, gy)
     x = np.ascontiguousarray(x, dtype=dt)
     gy = np.ascontiguousarray(gy, dtype=dt)
-    gwr = np.matmul(cv.cols(x).transpose(0, 2, 1), cv.from_nchw(gy))    # (G, K, Og)
-    gw5 = gwr.reshape(cv.G, cv.kh, cv.kw, cv.Cg, cv.Og).transpose(0, 4, 3, 1, 2)
-    return np.ascontiguousarray(gw5).reshape(w_shape)
+    gwr = np.matmul(cv.from_nchw(gy), cv.cols(x))                       # (G, Og, K)
+    gw4 = gwr.reshape(cv.O, cv.kh, cv.kw, cv.Cg).transpose(0, 3, 1, 2)
+    return np.ascontiguousarray(gw4)
 
 
 # -------------------------------------------------------------- batch-norm kernels
