@@ -67,9 +67,8 @@ def _where(node):
     made_by = origin.backward_of
     if made_by is not None:
         lines[0] += f", by the backward of {made_by.name}"
-        made_by_origin = _origin.origin_of(made_by)
-        if made_by_origin is not None:
-            lines[0] += f" (created at {made_by_origin.line})"
+        if made_by.line is not None:
+            lines[0] += f" (created at {made_by.line})"
     if origin.stack:
         lines.append("  stack where it was created (innermost first):")
         lines.append(origin.format_stack(indent="    "))

@@ -127,7 +127,7 @@ class _Builder:
             self.plain.append(statement)
         else:
             # group the nodes one backward rule built, under that rule's name
-            shapes_of = ", ".join(shape_text(s) for s, _ in made_by.output_meta)
+            shapes_of = ", ".join(shape_text(s) for s in made_by.output_shapes)
             label = f"backward of {made_by.name} -> {shapes_of}"
             cluster = self.clusters.setdefault(id(made_by), [label, []])
             cluster[1].append(statement)

@@ -29,7 +29,7 @@ from minigen.gradcheck import gradcheck, gradgradcheck
 from minigen.tensor import Tensor
 
 _REPO_DIR = os.path.dirname(os.path.dirname(os.path.abspath(minigen.__file__)))
-_case_classes = None           # case name -> (forward classes, backward-only classes)
+_case_classes = {}             # case name -> (forward classes, backward-only classes)
 
 
 # ------------------------------------------------------------------ finding things
@@ -79,15 +79,31 @@ def _graph_classes(case):
 
 
 def _cases_with(cls):
-    """The op cases whose graph contains `cls`: (case, in_forward) pairs, forward ones first."""
-    global _case_classes
+    """The op cases whose graph contains `cls`: (case, in_forward) pairs, forward ones first.
+
+    Running every case takes seconds, so the cases whose name starts like the class
+    (Conv2dGradWeight -> 'conv2d ...') are tried first; all of them only if none fits.
+    """
     from minigen.op_cases import all_cases
     cases = all_cases()
-    if _case_classes is None:
-        _case_classes = {case.name: _graph_classes(case) for case in cases}
-    hits = [(case, cls in _case_classes[case.name][0]) for case in cases
-            if cls in _case_classes[case.name][0] or cls in _case_classes[case.name][1]]
-    return sorted(hits, key=lambda hit: not hit[1])
+    prefix = cls.__name__.lower()[:4]
+    likely = [c for c in cases if c.name.replace("_", "").lower().startswith(prefix)]
+    for candidates in (likely, cases):
+        hits = []
+        for case in candidates:
+            forward, backward = _classes_of_case(case)
+            if cls in forward or cls in backward:
+                hits.append((case, cls in forward))
+        if hits:
+            return sorted(hits, key=lambda hit: not hit[1])
+    return []
+
+
+def _classes_of_case(case):
+    """_graph_classes of a case, remembered (cases are fixed, so are their graphs)."""
+    if case.name not in _case_classes:
+        _case_classes[case.name] = _graph_classes(case)
+    return _case_classes[case.name]
 
 
 def _case_named(name):

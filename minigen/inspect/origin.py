@@ -11,8 +11,9 @@ would cost a walk over the Python call stack for every operation. Inside
 
     origin.line          'train.py:42': the innermost line of code outside minigen
     origin.stack         a few of the user's frames, innermost first (for error messages)
-    origin.backward_of   the node whose backward rule made this node, when it was built
-                         by a backward walk with create_graph=True (None otherwise)
+    origin.backward_of   when the node was built by a backward walk (create_graph=True):
+                         a summary (name, output shapes, line) of the node whose backward
+                         rule made it; None otherwise
 
 `trace`, `to_dot` and anomaly mode read it back with `origin_of(node)`.
 
@@ -24,7 +25,6 @@ import contextlib
 import linecache
 import os
 import sys
-import weakref
 
 from minigen import autograd
 from minigen import function as _function
@@ -38,16 +38,38 @@ _node_checks = []          # extra callbacks(node, outputs): anomaly mode's NaN 
 _is_user_cache = {}        # code filename -> bool (abspath is slow; filenames repeat)
 
 
+class NodeSummary:
+    """Name, output shapes and line of a node, kept by the nodes its backward built.
+
+    A summary and not the node itself: the node may be long gone (nothing needs a
+    forward node once its backward has run) while the gradient graph is still drawn.
+    """
+
+    __slots__ = ("name", "output_shapes", "line")
+
+    def __init__(self, node):
+        origin = origin_of(node)
+        self.name = node.name
+        self.output_shapes = [shape for shape, _ in node.output_meta]
+        self.line = origin.line if origin is not None else None
+
+
+def summary_of(node):
+    """The one NodeSummary of `node` (shared by all the nodes its backward builds)."""
+    summary = node.__dict__.get("_summary")
+    if summary is None:
+        summary = node._summary = NodeSummary(node)
+    return summary
+
+
 class Origin:
     """Where one node was made (see the module docstring)."""
 
-    __slots__ = ("stack", "_backward_of")
+    __slots__ = ("stack", "backward_of")
 
     def __init__(self, stack, backward_of=None):
         self.stack = stack                     # [(filename, lineno, function name), ...]
-        # A weak reference: a node of the gradient graph must not keep the forward
-        # node alive on its own.
-        self._backward_of = weakref.ref(backward_of) if backward_of is not None else None
+        self.backward_of = backward_of         # a NodeSummary, or None
 
     @property
     def line(self):
@@ -64,10 +86,6 @@ class Origin:
             return "?"
         filename, lineno, _ = self.stack[0]
         return f"{os.path.basename(filename)}:{lineno}"
-
-    @property
-    def backward_of(self):
-        return self._backward_of() if self._backward_of is not None else None
 
     def format_stack(self, limit=4, indent="    "):
         """The user frames as text, innermost first, each with its source line."""
@@ -110,7 +128,8 @@ def _walk_stack(frame):
         code = frame.f_code
         if code is _RUN_BACKWARD:
             if backward_of is None:                     # the innermost walk wins
-                backward_of = frame.f_locals.get("f")
+                node = frame.f_locals.get("f")
+                backward_of = summary_of(node) if node is not None else None
         elif len(stack) < _MAX_FRAMES and _is_user_file(code.co_filename):
             stack.append((code.co_filename, frame.f_lineno, code.co_name))
         frame = frame.f_back

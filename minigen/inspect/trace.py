@@ -309,21 +309,26 @@ def _clip(text, width):
     return text if len(text) <= width else text[:width - 3] + "..."
 
 
-_NODE_HEADER = (f"  {'#':>5}  {'op':<24} {'created at':<22} {'input shapes -> output shape':<34}"
+def _clip_left(text, width):
+    """Keep the end ('...long_name.py:42'): the line number matters most."""
+    return text if len(text) <= width else "..." + text[-(width - 3):]
+
+
+_NODE_HEADER = (f"  {'#':>5}  {'op':<26} {'created at':<28} {'input shapes -> output shape':<40}"
                 f" {'|dL/d out|':>11} {'min':>11} {'max':>11}")
-_LEAF_HEADER = f"  {'':>5}  {'name':<24} {'shape':<57} {'|dL/dx|':>11} {'min':>11} {'max':>11}"
+_LEAF_HEADER = f"  {'':>5}  {'name':<26} {'shape':<69} {'|dL/dx|':>11} {'min':>11} {'max':>11}"
 
 
 def _node_row(r):
     shapes = ", ".join(shape_text(s) for s in r.input_shapes) + " -> " + \
         ", ".join(shape_text(s) for s in r.output_shapes)
     op = ("*" if r.made_by_backward else "") + r.description
-    return (f"  {r.index:>5}  {_clip(op, 24):<24} {_clip(r.line, 22):<22} {_clip(shapes, 34):<34} "
+    return (f"  {r.index:>5}  {_clip(op, 26):<26} {_clip_left(r.line, 28):<28} {_clip(shapes, 40):<40} "
             f"{_stats_text(r.grad)}")
 
 
 def _leaf_row(r):
-    return f"  {'':>5}  {_clip(r.name, 24):<24} {shape_text(r.shape):<57} {_stats_text(r.grad)}"
+    return f"  {'':>5}  {_clip(r.name, 26):<26} {shape_text(r.shape):<69} {_stats_text(r.grad)}"
 
 
 def trace(output, names=None, backward=False, limit=40, show=True, file=None):
