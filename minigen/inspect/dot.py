@@ -202,15 +202,17 @@ def _differentiate(roots, leaves):
 
 
 def to_dot(output, path=None, backward=False, names=None, max_nodes=400, title=None,
-           render=True, verbose=True):
+           render=True, verbose=True, grads=None):
     """Graphviz DOT of the graph that made `output` (see the module docstring).
 
     path: write path.dot (and path.png when `dot` exists) and print where (verbose).
     backward: also build and draw the graph of the gradients (create_graph=True).
     names: a Module or dict name -> Tensor, to label parameters.
     max_nodes: draw at most this many nodes, those nearest the output first.
+    grads: another name for `backward` (the design notes call it that).
     Returns a DotGraph (.source, .dot_path, .png_path, .message).
     """
+    backward = backward if grads is None else grads
     roots = list(output) if isinstance(output, (list, tuple)) else [output]
     known = name_map(names)
     drawn_roots = [(r, f"output\n{shape_text(r.shape)}", _OUTPUT) for r in roots]

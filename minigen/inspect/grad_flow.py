@@ -62,8 +62,8 @@ class GradFlow:
         from minigen.nn import ReLU
         for name, module in model.named_modules():
             name = name or type(module).__name__          # the model itself owns parameters
-            params = [(pname, p) for pname, p in module._parameters.items()
-                      if p is not None and p.requires_grad]
+            params = [(pname, p) for pname, p in module.named_parameters(recurse=False)
+                      if p.requires_grad]
             if params:
                 self.layers.append((name, type(module).__name__))
                 for pname, p in params:
