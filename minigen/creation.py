@@ -52,8 +52,8 @@ def as_tensor(data, dtype=None, device=None):
 
 def full(shape, fill_value, dtype=DEFAULT_DTYPE, device=None, requires_grad=False):
     xp = backend.array_module_for(_device(device))
-    return Tensor(xp.full(_shape((shape,) if isinstance(shape, int) else (shape,)), fill_value, dtype=dtype),
-                  requires_grad=requires_grad)
+    shape = (shape,) if isinstance(shape, int) else tuple(shape)
+    return Tensor(xp.full(shape, fill_value, dtype=dtype), requires_grad=requires_grad)
 
 
 def zeros(*shape, dtype=DEFAULT_DTYPE, device=None, requires_grad=False):

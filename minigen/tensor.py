@@ -124,7 +124,12 @@ class Tensor:
         return self.numpy().tolist()
 
     def to(self, device=None, dtype=None):
-        """A tensor on another device and/or with another dtype (differentiable)."""
+        """A tensor on another device and/or with another dtype (differentiable).
+
+        Like PyTorch, a dtype may come first: x.to(np.float64), x.to("cuda", np.float32).
+        """
+        if device is not None and not isinstance(device, str):
+            device, dtype = None, device
         out = self
         if dtype is not None and np.dtype(dtype) != self.dtype:
             out = out.astype(dtype)

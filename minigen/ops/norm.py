@@ -200,5 +200,5 @@ def dropout(input, p=0.5, training=True):
     if p == 1.0:
         return input * 0.0
     gen = backend.generator(input.device)
-    keep = gen.random(input.shape) >= p
-    return input * Tensor((keep / (1.0 - p)).astype(input.dtype))
+    keep = gen.random(input.shape, dtype=input.dtype) >= p
+    return input * Tensor(keep.astype(input.dtype) * input.dtype.type(1.0 / (1.0 - p)))
