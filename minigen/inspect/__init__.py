@@ -8,6 +8,7 @@
     flow = inspect.grad_flow(model)             # per-layer gradient norms over training
     with inspect.detect_anomaly(): ...          # stop at the first NaN/Inf, name the line
     inspect.explain("sigmoid")                  # an op's derivative and its numerical check
+    inspect.check_graph(loss64)                 # every gradient vs finite differences
 
     origin.py     record(): where each node was made (the user's line and stack)
     trace.py      trace(): the graph in backward order with gradient norms, min, max
@@ -15,6 +16,7 @@
     grad_flow.py  grad_flow(), compare(): per-layer norms, vanishing/exploding/dead ReLU
     anomaly.py    detect_anomaly(): the first NaN/Inf in forward or backward
     explain.py    explain(): docstring rule + backward code + gradcheck/gradgradcheck
+    check.py      check_graph(): each node's and leaf's gradient beside finite differences
 
 (`minigen.inspect` is a sub-package; Python's own `inspect` module is unaffected.)
 """
@@ -24,7 +26,9 @@ from minigen.inspect.dot import to_dot, DotGraph, render_png  # noqa: F401
 from minigen.inspect.grad_flow import grad_flow, GradFlow, compare  # noqa: F401
 from minigen.inspect.anomaly import detect_anomaly, AnomalyError, is_anomaly_enabled  # noqa: F401
 from minigen.inspect.explain import explain, Explanation  # noqa: F401
+from minigen.inspect.check import check_graph, GraphCheck  # noqa: F401
 
 __all__ = ["record", "origin_of", "Origin", "trace", "Trace", "GradStats", "backward_order",
            "to_dot", "DotGraph", "render_png", "grad_flow", "GradFlow", "compare",
-           "detect_anomaly", "AnomalyError", "is_anomaly_enabled", "explain", "Explanation"]
+           "detect_anomaly", "AnomalyError", "is_anomaly_enabled", "explain", "Explanation",
+           "check_graph", "GraphCheck"]
