@@ -61,8 +61,7 @@ def _swap_axes(src, dst):
 def swap_axes(src, dst):
     """dst[b, a, s, r] = src[a, b, r, s] — swap the two leading and the two trailing axes.
 
-    Covers every layout change of the convolution: NCHW <-> NHWC is (1, N, C, HW) <->
-    (N, 1, HW, C); the matmul output (G, N, L, Og) <-> NCHW is (N, G, Og, L)."""
+    NCHW -> NHWC is swap_axes((1, N, C, H*W) view, (N, 1, H*W, C) view), and back."""
     if src.shape[2] == 1 or src.shape[3] == 1:        # nothing to transpose inside a block:
         np.copyto(dst, src.transpose(1, 0, 3, 2))     # numpy copies whole rows at a time
     else:
@@ -143,12 +142,13 @@ class _Conv:
         swap_axes(x.reshape(1, N, C, H * W), xh.reshape(N, 1, H * W, C))
         cols = np.empty((self.G, N, self.Ho, self.Wo, self.kh, self.kw, self.Cg), dtype=x.dtype)
         _im2col(xh, self.geom, cols)
-        return cols.reshape(self.G, N * self.Ho * self.Wo, -1)
+        return cols.reshape(self.G, N * self.Ho * self.Wo, self.kh * self.kw * self.Cg)
 
     def wr(self, w):
         """w (O, Cg, kh, kw) -> wr (G, Og, kh*kw*Cg): wr[g, o, (p, q, c)] = w[g*Og + o, c, p, q]."""
         w5 = w.reshape(self.G, self.Og, self.Cg, self.kh, self.kw)
-        return np.ascontiguousarray(w5.transpose(0, 1, 3, 4, 2)).reshape(self.G, self.Og, -1)
+        wr = np.ascontiguousarray(w5.transpose(0, 1, 3, 4, 2))
+        return wr.reshape(self.G, self.Og, self.kh * self.kw * self.Cg)
 
     def to_nchw(self, yt):
         """yt (G, Og, N*Ho*Wo), i.e. (O, N, L), -> y (N, O, Ho, Wo): moves whole rows of L."""

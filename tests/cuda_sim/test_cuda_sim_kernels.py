@@ -146,3 +146,11 @@ def test_cuda_argument_errors():
         kc.conv2d_forward(np.zeros((1, 4, 5, 5)), np.zeros((2, 3, 3, 3)), 1, 0, 1, 1)
     with pytest.raises(ValueError, match="batchnorm_forward_train: gamma must have shape"):
         kc.batchnorm_forward_train(np.zeros((4, 3)), np.ones(4), None)
+
+
+def test_cuda_conv_empty_batch():
+    x, w, gy = np.zeros((0, 3, 5, 5)), np.ones((2, 3, 3, 3)), np.zeros((0, 2, 3, 3))
+    assert kc.conv2d_forward(x, w, 1, 0, 1, 1).shape == (0, 2, 3, 3)
+    assert kc.conv2d_grad_input(gy, w, x.shape, 1, 0, 1, 1).shape == (0, 3, 5, 5)
+    gw = kc.conv2d_grad_weight(x, gy, w.shape, 1, 0, 1, 1)
+    assert gw.shape == w.shape and not gw.any()

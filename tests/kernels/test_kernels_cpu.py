@@ -187,3 +187,12 @@ def test_cpu_batchnorm_propagates_nan():
     assert np.isfinite(mean[1]) and np.isfinite(y[:, 1]).all()
     gx, gg, gb = cpu.batchnorm_backward(np.ones_like(x), x, None, mean, invstd)
     assert np.isnan(gx[:, 0]).all() and np.isfinite(gx[:, 1]).all()
+
+
+@pytest.mark.parametrize("mod", [cpu, ref], ids=["cpu", "reference"])
+def test_conv_empty_batch(mod):
+    x, w, gy = np.zeros((0, 3, 5, 5)), np.ones((2, 3, 3, 3)), np.zeros((0, 2, 3, 3))
+    assert mod.conv2d_forward(x, w, 1, 0, 1, 1).shape == (0, 2, 3, 3)
+    assert mod.conv2d_grad_input(gy, w, x.shape, 1, 0, 1, 1).shape == (0, 3, 5, 5)
+    gw = mod.conv2d_grad_weight(x, gy, w.shape, 1, 0, 1, 1)
+    assert gw.shape == w.shape and not gw.any()
