@@ -32,3 +32,4 @@ from minigen.autograd import GraphFreedError  # noqa: E402,F401
 from minigen.gradcheck import gradcheck, gradgradcheck, GradcheckError  # noqa: E402,F401
 from minigen.serialization import save, load, CheckpointError  # noqa: E402,F401
 from minigen import functional, nn, optim  # noqa: E402,F401
+from minigen.inspect.anomaly import detect_anomaly  # noqa: E402,F401
