@@ -224,7 +224,7 @@ def scatter_2d(samples, path: str, modes=None, real=None, title: str | None = No
         ax.set_xlim(-lim, lim)
         ax.set_ylim(-lim, lim)
     ax.set_aspect("equal")
-    legend = ax.legend(loc="upper right", fontsize=8)
+    legend = ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=8)   # outside the data
     for handle in legend.legend_handles:           # same-size legend markers
         handle.set_sizes([30])
     if title:

@@ -16,7 +16,7 @@ from .precision_recall import knn_radii, precision_recall
 
 # The classifier needs the engine (minigen.nn); import it only when first asked for,
 # so that ``import minigen.metrics`` stays light and never imports the engine midway.
-_CLASSIFIER_NAMES = ("features", "predict", "evaluate_images", "load_classifier",
+_CLASSIFIER_NAMES = ("features", "predict", "class_coverage", "evaluate_images", "load_classifier",
                      "build_classifier", "prepare_images", "WEIGHTS_PATH")
 
 

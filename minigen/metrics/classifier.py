@@ -21,7 +21,7 @@ from .modes import histogram_stats
 from .precision_recall import precision_recall
 
 __all__ = ["WEIGHTS_PATH", "build_classifier", "load_classifier", "prepare_images", "features",
-           "predict", "evaluate_images"]
+           "predict", "class_coverage", "evaluate_images"]
 
 WEIGHTS_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fashion_classifier.npz")
 FEATURE_DIM = 128
@@ -135,6 +135,13 @@ def predict(images, batch_size: int = 500, device: str = "cpu", value_range=None
     return _run(images, model, batch_size, device, value_range).argmax(axis=1)
 
 
+def class_coverage(images, min_count: int = 1, **kwargs) -> dict:
+    """Which of the 10 classes the classifier sees in ``images``: ``counts`` per class,
+    ``covered`` (classes with >= min_count images) and ``reverse_kl`` against uniform
+    (0 for a balanced set, log 10 = 2.30 when every image is one class)."""
+    return histogram_stats(predict(images, **kwargs), 10, min_count)
+
+
 _real_cache: dict = {}
 
 
@@ -162,9 +169,7 @@ def evaluate_images(fake, real=None, value_range=None, device: str = "cpu", k: i
     rng = np.random.default_rng(seed)
     precision, recall = precision_recall(real_f[rng.choice(len(real_f), n, replace=False)],
                                          fake_f[rng.choice(len(fake_f), n, replace=False)], k=k)
-    model = load_classifier(device=device)
-    with_labels = _run(fake, model, 500, device, value_range).argmax(axis=1)
-    coverage = histogram_stats(with_labels, 10)
+    coverage = class_coverage(fake, device=device, value_range=value_range)
     return {"fd": frechet_distance(real_f, fake_f), "kid": kid_mean, "kid_std": kid_std,
             "precision": precision, "recall": recall, "classes_covered": coverage["covered"],
             "class_reverse_kl": coverage["reverse_kl"], "class_counts": coverage["counts"]}
