@@ -28,7 +28,7 @@ return accuracy from ``score``; here that is :meth:`accuracy`.)
 from __future__ import annotations
 
 import numpy as np
-from scipy.linalg import solve_triangular
+from scipy.linalg import cholesky, solve_triangular
 from scipy.special import logsumexp
 
 from ._base import (BaseEstimator, check_array, check_labels, check_mask, check_n_features,
@@ -92,7 +92,8 @@ class _GenerativeClassifier(BaseEstimator):
 
     def predict(self, X, mask=None) -> np.ndarray:
         """The most probable class (argmax of the joint; normalising does not change it)."""
-        return self.classes_[np.argmax(self.joint_log_likelihood(X, mask), axis=1)]
+        jll = self.joint_log_likelihood(X, mask)             # checks fitted first
+        return self.classes_[np.argmax(jll, axis=1)]
 
     def accuracy(self, X, y, mask=None) -> float:
         """Fraction of correctly classified samples."""
@@ -274,7 +275,7 @@ class GaussianDiscriminantAnalysis(_GenerativeClassifier):
                 covs.append(self._shrink(Zc.T @ Zc / len(Zc)))
             self.covariances_ = np.stack(covs)
         # Cholesky factors of the full covariances, reused for complete data and sampling
-        self._chol = [np.linalg.cholesky(S) for S in self._unique_covariances()]
+        self._chol = [_cholesky(S) for S in self._unique_covariances()]
 
     def _unique_covariances(self):
         return [self.covariances_[0]] if self.covariance == "shared" else list(self.covariances_)
@@ -286,7 +287,7 @@ class GaussianDiscriminantAnalysis(_GenerativeClassifier):
         ``log det Sigma = 2 sum log diag(L)``; solving with the triangular factor is cheaper
         and more stable than inverting ``Sigma``.
         """
-        U = solve_triangular(L, Z.T, lower=True)
+        U = solve_triangular(L, Z.T, lower=True, check_finite=False)
         logdet = 2.0 * np.sum(np.log(np.diag(L)))
         return -0.5 * (np.sum(U ** 2, axis=0) + logdet + Z.shape[1] * LOG_2PI)
 
@@ -308,7 +309,7 @@ class GaussianDiscriminantAnalysis(_GenerativeClassifier):
                 out[rows] = 0.0
                 continue
             full = obs.size == X.shape[1]
-            chols = self._chol if full else [np.linalg.cholesky(S[np.ix_(obs, obs)]) for S in covs]
+            chols = self._chol if full else [_cholesky(S[np.ix_(obs, obs)]) for S in covs]
             for c in range(n_classes):
                 L = chols[0] if self.covariance == "shared" else chols[c]
                 Z = X[np.ix_(rows, obs)] - self.means_[c, obs]
@@ -319,6 +320,11 @@ class GaussianDiscriminantAnalysis(_GenerativeClassifier):
         """``x = mu_c + L_c eps`` with ``eps ~ N(0, I)`` has covariance ``L_c L_c^T = Sigma_c``."""
         L = self._chol[0] if self.covariance == "shared" else self._chol[c]
         return self.means_[c] + rng.standard_normal((n, self.n_features_in_)) @ L.T
+
+
+def _cholesky(S: np.ndarray) -> np.ndarray:
+    """Lower Cholesky factor ``L`` with ``L L^T = S`` (raises if ``S`` is not positive definite)."""
+    return cholesky(S, lower=True, check_finite=False)
 
 
 __all__ = ["BernoulliNB", "GaussianNB", "GaussianDiscriminantAnalysis"]

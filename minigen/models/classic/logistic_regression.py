@@ -125,7 +125,8 @@ class LogisticRegression(BaseEstimator):
         return np.exp(self.predict_log_proba(X, mask))
 
     def predict(self, X, mask=None) -> np.ndarray:
-        return self.classes_[np.argmax(self.decision_function(X, mask), axis=1)]
+        logits = self.decision_function(X, mask)             # checks fitted first
+        return self.classes_[np.argmax(logits, axis=1)]
 
     def accuracy(self, X, y, mask=None) -> float:
         y = check_labels(y, np.asarray(X).shape[0])
