@@ -162,7 +162,8 @@ class PCA(BaseEstimator):
         check_n_features(X, self.n_features_in_)
         d, k = self.n_features_in_, self.n_components_
         lam, s2 = self.explained_variance_, self.noise_variance_
-        if np.any(lam <= 0) or (k < d and s2 <= 0):
+        tiny = 1e-12 * lam.max(initial=0.0)                 # round-off level relative to the data
+        if lam.min(initial=1.0) <= tiny or (k < d and s2 <= tiny):
             raise ValueError("the PPCA covariance is singular (zero variance in some direction); "
                              "use fewer components or data with variance in every direction")
         Xc = X - self.mean_
