@@ -37,6 +37,8 @@ def build_parser():
                    out="out/vae_latent2d")
     p.add_argument("--full", action="store_true", help="full Fashion-MNIST files")
     p.add_argument("--grid", type=int, default=15, help="manifold grid size")
+    p.add_argument("--n-samples", type=int, default=1000,
+                   help="random decodes for the FD/KID of each model")
     return p
 
 
@@ -79,8 +81,9 @@ def main(argv=None):
         typical = nearest_distance(codes_test, codes_train)
         threshold = np.quantile(typical, 0.95)
         lo, hi = codes_train.min(axis=0), codes_train.max(axis=0)
-        random_z = {"N(0, I)": rng.standard_normal((2000, 2)),
-                    "uniform box": lo + (hi - lo) * rng.random((2000, 2))}
+        n_random = max(2000, args.n_samples)
+        random_z = {"N(0, I)": rng.standard_normal((n_random, 2)),
+                    "uniform box": lo + (hi - lo) * rng.random((n_random, 2))}
         spread = codes_train.std(axis=0)
         results[kind] = {"code_mean": [round(float(v), 2) for v in codes_train.mean(axis=0)],
                          "code_std": [round(float(v), 2) for v in spread]}
@@ -106,7 +109,7 @@ def main(argv=None):
             images, os.path.join(args.out, f"random_{kind}.png"), nrow=8, value_range=(0, 1),
             title=("VAE: decode z ~ N(0, I)" if kind == "vae"
                    else "autoencoder: decode random points of its code box"))
-        many = decode_points(model, shown[:1000])
+        many = decode_points(model, shown[:args.n_samples])
         quality, why_not = sample_metrics(many, data.x_test, seed=args.seed)
         if quality is not None:
             results[kind]["fd_random_decodes"] = quality["fd"]
@@ -118,7 +121,7 @@ def main(argv=None):
         line = (f"  {label:12s} mean {r['code_mean']}, std {r['code_std']}; off-manifold: "
                 f"N(0,I) {r['off_manifold N(0, I)']:.0%}, uniform box {r['off_manifold uniform box']:.0%}")
         if "fd_random_decodes" in r:
-            line += f"; FD of 1000 random decodes {r['fd_random_decodes']:.1f}"
+            line += f"; FD of {args.n_samples} random decodes {r['fd_random_decodes']:.1f}"
         print(line)
     if "fd_random_decodes" not in results["vae"]:
         print("  (FD/KID of the random decodes skipped: the metrics feature classifier is not available)")

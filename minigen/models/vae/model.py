@@ -39,7 +39,6 @@ import numpy as np
 import minigen as mg
 import minigen.functional as F
 import minigen.nn as nn
-from minigen.metrics.likelihood import iwae_nll
 
 from .likelihoods import make_likelihood
 from .nets import conv_decoder, conv_encoder, mlp_decoder, mlp_encoder
@@ -373,8 +372,11 @@ class VAE(_LatentVariableModel):
                     lw = self._log_weights(xb, mu, logvar, self.noise(c, *mu.shape))
                     chunks.append(lw.numpy().astype(np.float64))
                     done += c
-                log_w = np.concatenate(chunks, axis=0)    # (K, batch)
-                estimates.append(-iwae_nll(log_w.T))      # logsumexp - log K, in float64
+                log_w = np.concatenate(chunks, axis=0)    # (K, batch), float64
+                # logsumexp_k(log w_k) - log K, computed stably: log weights of -250 would
+                # underflow exp(), so the largest one is taken out first
+                top = log_w.max(axis=0)
+                estimates.append(top + np.log(np.exp(log_w - top).mean(axis=0)))
         return np.concatenate(estimates)
 
     def latent_means(self, x, batch_size=1000):
