@@ -145,9 +145,9 @@ def main(argv=None):
     originals = x_test[:10]
     recon = model.reconstruct(originals)
     paths["reconstructions"] = viz.image_grid(
-        np.concatenate([as_images(originals), as_images(recon)]),
+        np.concatenate([as_images(data.x_test[:10]), as_images(originals), as_images(recon)]),
         os.path.join(args.out, "reconstructions.png"), nrow=10, value_range=(0, 1),
-        title="top: test images, bottom: reconstructions (decoder mean at z = mu(x))")
+        title="test images: grey, as the model sees them, reconstructed (mean of p(x | z = mu(x)))")
     paths["interpolation"] = interpolation(model, x_test, data.y_test, args.out)
     paths["traversal"] = traversal(model, x_test, elbo, args.out)
 

@@ -66,8 +66,8 @@ def test_gaussian_likelihood_fixed_and_learned_sigma():
     fixed = GaussianLikelihood((1, 28, 28), sigma=0.3)
     ref = stats.norm.logpdf(x, m, 0.3).reshape(2, -1).sum(-1)
     np.testing.assert_allclose(fixed.log_prob(mg.tensor(x), mg.tensor(m), 3).numpy(), ref, rtol=1e-6)
-    learned = GaussianLikelihood((1, 28, 28)).double()     # log sigma = 0 at the start
-    ref = stats.norm.logpdf(x, m, 1.0).reshape(2, -1).sum(-1)
+    learned = GaussianLikelihood((1, 28, 28), init_sigma=0.2).double()
+    ref = stats.norm.logpdf(x, m, 0.2).reshape(2, -1).sum(-1)
     np.testing.assert_allclose(learned.log_prob(mg.tensor(x), mg.tensor(m), 3).numpy(), ref, rtol=1e-6)
     assert len(list(learned.parameters())) == 1 and not list(fixed.parameters())
 
