@@ -186,6 +186,24 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, inpu
     return None
 
 
+def root_gradient(output, g, caller):
+    """The gradient that starts a backward walk at `output`: `g` as a Tensor of the
+    output's dtype, or 1 when the output has a single element and no `g` is given."""
+    from minigen.tensor import Tensor
+    if g is None:
+        if output.size != 1:
+            raise RuntimeError(
+                f"{caller}: an output of shape {output.shape} needs a gradient of the same "
+                "shape (d loss / d output); only one-element outputs get the implicit gradient 1")
+        xp = backend.get_array_module(output.data)
+        return Tensor(xp.ones_like(output.data))
+    if not isinstance(g, Tensor):
+        g = Tensor(backend.as_array(g, dtype=output.dtype, like=output.data))
+    if g.shape != output.shape:
+        raise ValueError(f"{caller}: gradient of shape {g.shape} for an output of shape {output.shape}")
+    return g
+
+
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,
          allow_unused=False):
     """Gradients of `outputs` with respect to `inputs`, returned (not stored in .grad).
@@ -193,7 +211,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     Like `torch.autograd.grad`. With `create_graph=True` the returned gradients are
     themselves differentiable (gradient penalties, Hessian-vector products).
     """
-    from minigen.tensor import Tensor, ones_like_data
+    from minigen.tensor import Tensor
 
     single_input = isinstance(inputs, Tensor)
     outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
@@ -202,19 +220,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
         grad_outputs = [None] * len(outputs)
     elif isinstance(grad_outputs, Tensor):
         grad_outputs = [grad_outputs]
-    root_grads = []
-    for out, g in zip(outputs, grad_outputs):
-        if g is None:
-            if out.size != 1:
-                raise RuntimeError(
-                    f"grad: output of shape {out.shape} is not a scalar; pass grad_outputs "
-                    "(one gradient of the output's shape per output)")
-            g = Tensor(ones_like_data(out.data))
-        elif not isinstance(g, Tensor):
-            g = Tensor(backend.as_array(g, dtype=out.dtype, like=out.data))
-        if g.shape != out.shape:
-            raise ValueError(f"grad: grad_outputs shape {g.shape} differs from output shape {out.shape}")
-        root_grads.append(g)
+    root_grads = [root_gradient(out, g, "grad") for out, g in zip(outputs, grad_outputs)]
     for i, x in enumerate(inputs):
         if not x.requires_grad:
             raise RuntimeError(f"grad: input {i} (shape {x.shape}) does not require grad")

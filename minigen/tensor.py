@@ -12,11 +12,7 @@ Every arithmetic operator and method below is one line that calls an op from
 import numpy as np
 
 from minigen import backend
-from minigen.autograd import is_grad_enabled, run_backward
-
-
-def ones_like_data(a):
-    return backend.get_array_module(a).ones_like(a)
+from minigen.autograd import root_gradient, run_backward
 
 
 def _default_dtype(value):
@@ -197,17 +193,7 @@ class Tensor:
             raise RuntimeError(
                 "backward on a tensor that does not require grad: no input of the "
                 "computation had requires_grad=True (or it ran under no_grad)")
-        if grad is None:
-            if self.size != 1:
-                raise RuntimeError(
-                    f"backward on a tensor of shape {self.shape} needs `grad` "
-                    "(d loss / d this tensor, of the same shape); only one-element "
-                    "tensors get the implicit gradient 1")
-            grad = Tensor(ones_like_data(self.data))
-        elif not isinstance(grad, Tensor):
-            grad = Tensor(backend.as_array(grad, dtype=self.dtype, like=self.data))
-        if grad.shape != self.shape:
-            raise ValueError(f"backward: grad of shape {grad.shape} for a tensor of shape {self.shape}")
+        grad = root_gradient(self, grad, "backward")
         if retain_graph is None:
             retain_graph = create_graph   # a graph of gradients still needs the forward graph
         run_backward([self], [grad], retain_graph=retain_graph, create_graph=create_graph)

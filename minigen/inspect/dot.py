@@ -189,8 +189,8 @@ class _Builder:
 
 def _differentiate(roots, leaves):
     """d(roots)/d(leaves) with create_graph=True, recorded so backward nodes are known."""
-    from minigen.tensor import Tensor, ones_like_data
-    grad_outputs = [Tensor(ones_like_data(r.data)) for r in roots]
+    from minigen.creation import ones_like
+    grad_outputs = [ones_like(r) for r in roots]
     try:
         with record():
             return autograd.grad(roots, leaves, grad_outputs=grad_outputs, retain_graph=True,

@@ -117,7 +117,7 @@ def test_retain_graph_allows_a_second_backward():
 def test_backward_on_non_scalar_needs_a_gradient():
     x = t([1.0, 2.0], requires_grad=True)
     y = x * 2.0
-    with pytest.raises(RuntimeError, match="needs `grad`"):
+    with pytest.raises(RuntimeError, match="needs a gradient of the same shape"):
         y.backward()
     y.backward(np.array([1.0, -1.0]))
     np.testing.assert_allclose(x.grad.data, [2.0, -2.0])
