@@ -40,6 +40,17 @@ def test_transform_round_trip_and_reconstruction_error(X):
     np.testing.assert_allclose(full.reconstruct(X, k=0), np.tile(X.mean(0), (200, 1)))
 
 
+@pytest.mark.parametrize("k", [1, 2, 4])
+def test_truncate_equals_a_fresh_fit(X, k):
+    small, cut = PCA(k).fit(X), PCA().fit(X).truncate(k)
+    for name in ("components_", "explained_variance_", "explained_variance_ratio_", "singular_values_"):
+        np.testing.assert_allclose(getattr(cut, name), getattr(small, name), atol=1e-12)
+    assert cut.noise_variance_ == pytest.approx(small.noise_variance_)
+    assert cut.score(X) == pytest.approx(small.score(X))
+    with pytest.raises(ValueError, match="k must"):
+        small.truncate(k + 1)
+
+
 def test_whitening(X):
     pca = PCA(3, whiten=True).fit(X)
     Z = pca.transform(X)

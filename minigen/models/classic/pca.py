@@ -91,7 +91,29 @@ class PCA(BaseEstimator):
         # PPCA noise: the covariance has d eigenvalues, min(n, d) from the SVD and the rest 0
         discarded = d - k
         self.noise_variance_ = float(all_var[k:].sum() / discarded) if discarded > 0 else 0.0
+        self._all_variance = all_var                         # the whole spectrum, for truncate()
         return self
+
+    def truncate(self, k: int) -> "PCA":
+        """A fitted copy keeping only the first ``k`` components (no new SVD).
+
+        The principal axes of a k-component PCA are the first k axes of a larger one, and
+        the PPCA noise variance is the mean of the eigenvalues beyond k -- so one SVD serves
+        every k (handy for choosing k by held-out ``score``).
+        """
+        self._check_fitted()
+        k = int(k)
+        if not 1 <= k <= self.n_components_:
+            raise ValueError(f"k must lie in 1..{self.n_components_}, got {k}")
+        new = PCA(k, whiten=self.whiten)
+        new.mean_, new.n_features_in_, new.n_samples_ = self.mean_, self.n_features_in_, self.n_samples_
+        new.n_components_ = k
+        for name in ("components_", "singular_values_", "explained_variance_", "explained_variance_ratio_"):
+            setattr(new, name, getattr(self, name)[:k])
+        discarded = self.n_features_in_ - k
+        new.noise_variance_ = float(self._all_variance[k:].sum() / discarded) if discarded > 0 else 0.0
+        new._all_variance = self._all_variance
+        return new
 
     def _choose_k(self, ratio: np.ndarray, max_k: int) -> int:
         nc = self.n_components
