@@ -50,6 +50,9 @@ def build_parser():
                    help="test images for the log p(x) estimate (default: all)")
     p.add_argument("--n-samples", type=int, default=None,
                    help="generated images for FD/KID (default: as many as test images)")
+    p.add_argument("--trace", action="store_true",
+                   help="print the graph of one ELBO (reparameterisation included) with the "
+                        "gradient flowing through every node, and draw it (elbo_graph.dot/.png)")
     return p
 
 
@@ -164,6 +167,9 @@ def main(argv=None):
               f"{quality['kid']:.4f} +- {quality['kid_std']:.4f}, precision {quality['precision']:.2f}, "
               f"recall {quality['recall']:.2f}, classes covered {quality['classes_covered']}/10")
 
+    if args.trace:
+        paths.update(trace_elbo(model, x_test[:4], args.out))
+
     results["seconds"] = round(time.time() - started, 1)
     with open(os.path.join(args.out, "results.json"), "w") as f:
         json.dump(results, f, indent=1, default=str)
@@ -212,6 +218,20 @@ def traversal(model, x_test, elbo, out, dims=8, steps=9):
     return viz.interpolation_strip(np.stack(rows), os.path.join(out, "traversal.png"),
                                    value_range=(0, 1), row_labels=labels,
                                    title="traversal: one latent coordinate from -3 to 3")
+
+
+def trace_elbo(model, x, out):
+    """One ELBO of four test images, seen node by node: the Exp and Mul of
+    z = mu + exp(0.5 logvar) * eps sit between the encoder's Linear and the decoder's."""
+    from minigen import inspect
+    with inspect.record():
+        loss = model.elbo(x).loss
+    graph = inspect.to_dot(loss, os.path.join(out, "elbo_graph"), names=model,
+                           title="one ELBO: encoder -> reparameterisation -> decoder, KL")
+    print("\nthe graph of one ELBO (4 test images), in the order backward visits it:")
+    inspect.trace(loss, names=model, backward=True, limit=None)
+    model.zero_grad()
+    return {"elbo graph": graph.png_path or graph.dot_path}
 
 
 if __name__ == "__main__":

@@ -32,9 +32,10 @@ def pngs_exist(stdout):
 
 def test_vae_demo(tmp_path):
     out = run_demo("vae.py", tmp_path, "--steps", "3", "--eval-k", "3", "--eval-n", "20",
-                   "--n-samples", "50")
+                   "--n-samples", "50", "--trace")
     assert "ELBO" in out and "log p(x)" in out
-    assert len(pngs_exist(out)) == 5
+    assert len(pngs_exist(out)) >= 5
+    assert "Exp" in out and "encoder.0.weight" in out       # the traced reparameterisation
     results = json.load(open(tmp_path / "results.json"))
     assert results["steps"] == 3 and results["is_k"] == 3
     assert results["test_elbo"] == pytest.approx(-(results["test_reconstruction"] + results["test_kl"]))
