@@ -15,6 +15,7 @@ What backward needs from forward is kept on the node: `self.inputs` (Tensors),
 alive), and any small arrays an op stores on `self`. `release()` drops all of it after
 backward, so the memory of a graph goes away with it.
 """
+import abc
 import sys
 import weakref
 
@@ -51,7 +52,7 @@ def _is_float(dtype):
     return dtype.kind == "f"
 
 
-class Function:
+class Function(abc.ABC):
     """Base class of every differentiable operation (see the module docstring)."""
 
     inputs = None
@@ -145,11 +146,13 @@ class Function:
         return tensors
 
     # ---------------------------------------------------------------- subclasses
+    @abc.abstractmethod
     def forward(self, *arrays):
-        raise NotImplementedError(f"{self.name} must define forward")
+        """Compute the outputs from raw arrays (each subclass writes its own)."""
 
+    @abc.abstractmethod
     def backward(self, *grad_outputs):
-        raise NotImplementedError(f"{self.name} must define backward")
+        """Turn output gradients (Tensors) into input gradients built from engine ops."""
 
     # ------------------------------------------------------------------- helpers
     def output(self, i=0):

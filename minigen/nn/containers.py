@@ -139,7 +139,7 @@ class ModuleList(Module):
         self._renumber(items)
 
     def forward(self, *args, **kwargs):
-        raise NotImplementedError("ModuleList has no forward: iterate over it in your own forward")
+        raise TypeError("ModuleList has no forward: iterate over it in your own forward")
 
 
 class ModuleDict(Module):
@@ -195,4 +195,4 @@ class ModuleDict(Module):
             self[key] = module
 
     def forward(self, *args, **kwargs):
-        raise NotImplementedError("ModuleDict has no forward: index it in your own forward")
+        raise TypeError("ModuleDict has no forward: index it in your own forward")

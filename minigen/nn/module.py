@@ -238,7 +238,8 @@ class Module:
 
     # ------------------------------------------------------------ calling
     def forward(self, *args, **kwargs):
-        raise NotImplementedError(f"{type(self).__name__} must define forward()")
+        raise TypeError(f"{type(self).__name__} has no forward(): define forward(self, ...) "
+                        "in your Module subclass")
 
     def __call__(self, *args, **kwargs):
         for hook in list(self._forward_pre_hooks.values()):

@@ -185,7 +185,7 @@ class InstanceNorm2d(Module):
                  track_running_stats=False, device=None, dtype=None):
         super().__init__()
         if track_running_stats:
-            raise NotImplementedError("InstanceNorm2d: track_running_stats=True is not supported "
+            raise ValueError("InstanceNorm2d: track_running_stats=True is not supported "
                                       "in minigen (instance statistics are always used)")
         self.num_features, self.eps, self.momentum = int(num_features), float(eps), momentum
         self.affine, self.track_running_stats = bool(affine), False

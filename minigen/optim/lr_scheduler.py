@@ -37,7 +37,8 @@ class LRScheduler:
         self.step()
 
     def lr_at(self, base_lr, t):
-        raise NotImplementedError
+        """The learning rate at step t for a group that started at base_lr."""
+        raise TypeError(f"{type(self).__name__} must define lr_at(base_lr, t) or get_lr()")
 
     def get_lr(self):
         """The learning rates of the current step, one per param group."""

@@ -25,6 +25,7 @@ where parameters are numbered in the order of the groups; `load_state_dict` maps
 the numbers back onto this optimizer's parameters (which must have the same
 shapes, in the same order).
 """
+import abc
 import copy
 
 from minigen import backend
@@ -36,7 +37,7 @@ def _is_array(value):
     return hasattr(value, "shape") and hasattr(value, "dtype") and not isinstance(value, Tensor)
 
 
-class Optimizer:
+class Optimizer(abc.ABC):
     """Base class: parameter groups, zero_grad, step, state_dict / load_state_dict."""
 
     def __init__(self, params, defaults):
@@ -118,9 +119,9 @@ class Optimizer:
                     self._update(p, grad, state, group)
         return loss
 
+    @abc.abstractmethod
     def _update(self, p, grad, state, group):
         """Update one parameter (assign p.data); subclasses write the rule here."""
-        raise NotImplementedError(f"{type(self).__name__} must define _update")
 
     @staticmethod
     def _follow_parameter(p, state):
