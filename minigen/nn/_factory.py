@@ -15,6 +15,13 @@ def empty_parameter(shape, device=None, dtype=None):
     return Parameter(xp.zeros(shape, dtype=dtype))
 
 
+def register_weight_and_bias(module, weight_shape, bias_shape, device=None, dtype=None):
+    """Give `module` a `weight` and a `bias` Parameter of these shapes (still empty);
+    a shape of None registers None instead: a layer without that parameter."""
+    for name, shape in (("weight", weight_shape), ("bias", bias_shape)):
+        module.register_parameter(name, None if shape is None else empty_parameter(shape, device, dtype))
+
+
 def empty_buffer(shape, fill, device=None, dtype=None):
     """A raw array buffer (numpy or cupy) of `shape` filled with `fill`."""
     device = backend.check_device_name(device) if device is not None else backend.default_device()

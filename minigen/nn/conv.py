@@ -10,11 +10,10 @@ computed from the weight's shape as `init.calculate_fan_in_and_fan_out` does:
                       is its *output* channels; we copy that so that known
                       hyperparameters behave the same)
 """
-import math
 
 from minigen import functional as F
 from minigen.nn import init
-from minigen.nn._factory import empty_parameter, pair
+from minigen.nn._factory import pair, register_weight_and_bias
 from minigen.nn.module import Module
 
 
@@ -31,20 +30,12 @@ class _ConvNd(Module):
         self.padding = pair(padding, "padding")
         self.dilation = pair(dilation, "dilation")
         self.groups = int(groups)
-        self.weight = empty_parameter(weight_shape + self.kernel_size, device, dtype)
-        if bias:
-            self.bias = empty_parameter((self.out_channels,), device, dtype)
-        else:
-            self.register_parameter("bias", None)
+        register_weight_and_bias(self, weight_shape + self.kernel_size,
+                                 (self.out_channels,) if bias else None, device, dtype)
         self.reset_parameters()
 
     def reset_parameters(self):
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            fan_in, _ = init.calculate_fan_in_and_fan_out(self.weight)
-            if fan_in != 0:
-                bound = 1.0 / math.sqrt(fan_in)
-                init.uniform_(self.bias, -bound, bound)
+        init.linear_default_(self.weight, self.bias)
 
     def extra_repr(self):
         text = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "

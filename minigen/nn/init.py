@@ -167,6 +167,24 @@ def kaiming_normal_(tensor, a=0.0, mode="fan_in", nonlinearity="leaky_relu", gen
     return normal_(tensor, 0.0, std, generator)
 
 
+def linear_default_(weight, bias=None):
+    """PyTorch's default for Linear and convolution layers: kaiming_uniform_(a=sqrt(5)) for
+    the weight, which is U(-1/sqrt(fan_in), 1/sqrt(fan_in)), and the same uniform for the bias."""
+    kaiming_uniform_(weight, a=math.sqrt(5))
+    if bias is not None:
+        fan_in, _ = calculate_fan_in_and_fan_out(weight)
+        bound = 1.0 / math.sqrt(fan_in) if fan_in > 0 else 0.0
+        uniform_(bias, -bound, bound)
+
+
+def norm_default_(weight, bias=None):
+    """Normalisation layers start as the identity map: weight 1, bias 0 (either may be None)."""
+    if weight is not None:
+        ones_(weight)
+    if bias is not None:
+        zeros_(bias)
+
+
 def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, generator=None):
     """N(mean, std^2) restricted to [a, b] (absolute bounds, as PyTorch), by redrawing."""
     _target(tensor, "trunc_normal_")

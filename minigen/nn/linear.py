@@ -1,10 +1,9 @@
 """Identity, Linear (y = x W^T + b) and Embedding (a table of learned rows)."""
-import math
 
 from minigen import backend
 from minigen import functional as F
 from minigen.nn import init
-from minigen.nn._factory import empty_parameter
+from minigen.nn._factory import empty_parameter, register_weight_and_bias
 from minigen.nn.module import Module
 
 
@@ -29,19 +28,12 @@ class Linear(Module):
     def __init__(self, in_features, out_features, bias=True, device=None, dtype=None):
         super().__init__()
         self.in_features, self.out_features = int(in_features), int(out_features)
-        self.weight = empty_parameter((self.out_features, self.in_features), device, dtype)
-        if bias:
-            self.bias = empty_parameter((self.out_features,), device, dtype)
-        else:
-            self.register_parameter("bias", None)
+        register_weight_and_bias(self, (self.out_features, self.in_features),
+                                 (self.out_features,) if bias else None, device, dtype)
         self.reset_parameters()
 
     def reset_parameters(self):
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            fan_in, _ = init.calculate_fan_in_and_fan_out(self.weight)
-            bound = 1.0 / math.sqrt(fan_in) if fan_in > 0 else 0.0
-            init.uniform_(self.bias, -bound, bound)
+        init.linear_default_(self.weight, self.bias)
 
     def forward(self, x):
         return F.linear(x, self.weight, self.bias)

@@ -25,7 +25,7 @@ from minigen import backend
 from minigen import functional as F
 from minigen.function import ShapeError
 from minigen.nn import init
-from minigen.nn._factory import empty_buffer, empty_parameter
+from minigen.nn._factory import empty_buffer, register_weight_and_bias
 from minigen.nn.module import Module
 
 
@@ -38,12 +38,8 @@ class _BatchNorm(Module):
         super().__init__()
         self.num_features, self.eps, self.momentum = int(num_features), float(eps), momentum
         self.affine, self.track_running_stats = bool(affine), bool(track_running_stats)
-        if self.affine:
-            self.weight = empty_parameter((self.num_features,), device, dtype)
-            self.bias = empty_parameter((self.num_features,), device, dtype)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        shape = (self.num_features,) if self.affine else None
+        register_weight_and_bias(self, shape, shape, device, dtype)
         if self.track_running_stats:
             self.register_buffer("running_mean", empty_buffer((self.num_features,), 0.0, device, dtype))
             self.register_buffer("running_var", empty_buffer((self.num_features,), 1.0, device, dtype))
@@ -62,9 +58,7 @@ class _BatchNorm(Module):
 
     def reset_parameters(self):
         self.reset_running_stats()
-        if self.affine:
-            init.ones_(self.weight)
-            init.zeros_(self.bias)
+        init.norm_default_(self.weight, self.bias)
 
     def _check_input(self, x):
         if x.ndim not in self._input_dims:
@@ -116,22 +110,12 @@ class LayerNorm(Module):
             normalized_shape = (normalized_shape,)
         self.normalized_shape = tuple(int(s) for s in normalized_shape)
         self.eps, self.elementwise_affine = float(eps), bool(elementwise_affine)
-        if self.elementwise_affine:
-            self.weight = empty_parameter(self.normalized_shape, device, dtype)
-            if bias:
-                self.bias = empty_parameter(self.normalized_shape, device, dtype)
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        shape = self.normalized_shape if self.elementwise_affine else None
+        register_weight_and_bias(self, shape, shape if bias else None, device, dtype)
         self.reset_parameters()
 
     def reset_parameters(self):
-        if self.weight is not None:
-            init.ones_(self.weight)
-        if self.bias is not None:
-            init.zeros_(self.bias)
+        init.norm_default_(self.weight, self.bias)
 
     def forward(self, x):
         return F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
@@ -151,18 +135,12 @@ class GroupNorm(Module):
                              f"num_groups ({num_groups})")
         self.num_groups, self.num_channels = int(num_groups), int(num_channels)
         self.eps, self.affine = float(eps), bool(affine)
-        if self.affine:
-            self.weight = empty_parameter((self.num_channels,), device, dtype)
-            self.bias = empty_parameter((self.num_channels,), device, dtype)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        shape = (self.num_channels,) if self.affine else None
+        register_weight_and_bias(self, shape, shape, device, dtype)
         self.reset_parameters()
 
     def reset_parameters(self):
-        if self.affine:
-            init.ones_(self.weight)
-            init.zeros_(self.bias)
+        init.norm_default_(self.weight, self.bias)
 
     def forward(self, x):
         if x.ndim < 2 or x.shape[1] != self.num_channels:
@@ -189,18 +167,12 @@ class InstanceNorm2d(Module):
                                       "in minigen (instance statistics are always used)")
         self.num_features, self.eps, self.momentum = int(num_features), float(eps), momentum
         self.affine, self.track_running_stats = bool(affine), False
-        if self.affine:
-            self.weight = empty_parameter((self.num_features,), device, dtype)
-            self.bias = empty_parameter((self.num_features,), device, dtype)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        shape = (self.num_features,) if self.affine else None
+        register_weight_and_bias(self, shape, shape, device, dtype)
         self.reset_parameters()
 
     def reset_parameters(self):
-        if self.affine:
-            init.ones_(self.weight)
-            init.zeros_(self.bias)
+        init.norm_default_(self.weight, self.bias)
 
     def forward(self, x):
         if x.ndim != 4 or x.shape[1] != self.num_features:
