@@ -79,7 +79,7 @@ def part1_two_by_two(train, test, rng, out):
     return [save_figure(fig, os.path.join(out, "table_2x2.png"))]
 
 
-def part2_scaling(train, test, rng, out):
+def part2_scaling(train, test, rng, out, max_patches):
     print("\n== 2. the table does not scale ==")
     print(f"{'grid':>6} {'pixels':>6} {'free parameters':>22} {'data for ~10 per state':>24}")
     for s in (2, 3, 4, 5, 28):
@@ -92,7 +92,7 @@ def part2_scaling(train, test, rng, out):
     print("(the observable universe has ~1e80 atoms; Fashion-MNIST has 6e4 images)")
 
     # how often does a held-out patch hit a state that training never showed?
-    sizes = np.unique(np.logspace(2, 6, 13).astype(int))
+    sizes = np.unique(np.logspace(2, np.log10(max_patches), 13).astype(int))
     fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
     print("\nfraction of 20,000 held-out patches whose exact state never occurred in training:")
     for s in (2, 3, 4, 5):
@@ -170,6 +170,8 @@ def main(argv=None):
     p = parser(__doc__.splitlines()[0], out="out/classic/joint_table")
     p.add_argument("--n-images", type=int, default=3000, help="training images to cut patches from")
     p.add_argument("--n-patches", type=int, default=300_000, help="4x4 training patches")
+    p.add_argument("--max-patches", type=int, default=1_000_000,
+                   help="largest training set in the never-seen-states experiment")
     args = p.parse_args(argv)
     rng = np.random.default_rng(args.seed)
     t0 = time.time()
@@ -177,7 +179,7 @@ def main(argv=None):
     train = (X > 0.5).reshape(-1, 28, 28)                    # binarise once
     test = (X_test > 0.5).reshape(-1, 28, 28)
     paths = part1_two_by_two(train, test, rng, args.out)
-    paths += part2_scaling(train, test, rng, args.out)
+    paths += part2_scaling(train, test, rng, args.out, args.max_patches)
     paths += part3_four_by_four(train, test, rng, args.out, args.n_patches)
     report(paths)
     print(f"done in {time.time() - t0:.1f}s")

@@ -42,6 +42,7 @@ def main(argv=None):
     p.add_argument("--rank", type=int, default=5, help="rank of the synthetic matrix (and of the models)")
     p.add_argument("--noise", type=float, default=0.5, help="noise std of the ratings")
     p.add_argument("--epochs", type=int, default=20, help="epochs of the latent-factor models")
+    p.add_argument("--ranks", default="1,2,3,5,8,12,20", help="model ranks compared in rank.png")
     args = p.parse_args(argv)
     t0 = time.time()
     R_train, R_test, clean = make_low_rank_ratings(300, 200, rank=args.rank, noise=args.noise,
@@ -89,7 +90,7 @@ def main(argv=None):
     ax.legend(fontsize=7)
     paths.append(save_figure(fig, os.path.join(args.out, "rmse_curves.png")))
 
-    ranks = [1, 2, 3, 5, 8, 12, 20]
+    ranks = [int(k) for k in args.ranks.split(",")]
     by_rank = {"SVD, mean-imputed": [], "SVD, iterated x30": [], "latent factors, Adam": []}
     print("\nheld-out RMSE against the rank k of the model:")
     for k in ranks:
