@@ -61,12 +61,12 @@ def main(argv=None):
     mg.manual_seed(args.seed)
     model = VAE.mlp(latent_dim=args.latent_dim)
     if args.load:
-        load_model(model, args.load)
+        load_model(model, args.load).to(args.device)
         print(f"VAE loaded from {args.load}")
     else:
         fit(model, data.x_train, args, out=os.path.join(args.out, "vae"), desc="vae")
     mg.manual_seed(args.seed)
-    net = InpaintingNet()
+    net = InpaintingNet().to(args.device)
     train_inpainting_net(net, data.x_train, steps=args.net_steps, batch_size=args.batch_size,
                          lr=args.lr, seed=args.seed, log_every=max(1, args.net_steps // 3))
 

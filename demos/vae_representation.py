@@ -55,7 +55,7 @@ def main(argv=None):
     mg.manual_seed(args.seed)
     vae = VAE.mlp(latent_dim=d)
     if args.load:
-        load_model(vae, args.load)
+        load_model(vae, args.load).to(args.device)
         print(f"VAE loaded from {args.load}")
     else:
         fit(vae, data.x_train, args, out=os.path.join(args.out, "vae"), desc="vae")

@@ -29,7 +29,6 @@ a Bernoulli decoder) for the whole image; only the missing pixels are meant to b
 """
 from __future__ import annotations
 
-import math
 
 import numpy as np
 
@@ -205,17 +204,21 @@ class InpaintingNet(nn.Module):
                                  nn.Linear(hidden, hidden), nn.ReLU(),
                                  nn.Linear(hidden, x_dim))
 
+    @property
+    def device(self):
+        return next(iter(self.parameters())).device
+
     def forward(self, x, observed):
-        m = observed if isinstance(observed, mg.Tensor) else mg.tensor(observed.astype(np.float32))
-        return self.net(mg.cat([x * m, m], axis=-1))
+        """Logits (N, 784) from images x and the observed-pixel mask (1 = observed)."""
+        return self.net(mg.cat([x * observed, observed], axis=-1))
 
     def predict(self, x, observed, batch_size=1000):
         """Pixel probabilities sigmoid(logits) for NumPy inputs, (N, 784)."""
         out = []
         with evaluating(self):
             for i in range(0, len(x), batch_size):
-                xb = mg.tensor(np.asarray(x[i:i + batch_size], dtype=np.float32))
-                ob = mg.tensor(observed[i:i + batch_size].astype(np.float32))
+                xb = mg.tensor(np.asarray(x[i:i + batch_size], dtype=np.float32), device=self.device)
+                ob = mg.tensor(observed[i:i + batch_size].astype(np.float32), device=self.device)
                 out.append(mg.sigmoid(self(xb, ob)).numpy())
         return np.concatenate(out)
 
@@ -240,7 +243,8 @@ def train_inpainting_net(net, x_train, steps=1000, batch_size=128, lr=1e-3, seed
         for j, kind in enumerate(masks):
             rows = kinds == j
             observed[rows] = make_mask(kind, int(rows.sum()), rng)
-        x_t, o_t = mg.tensor(xb), mg.tensor(observed.astype(np.float32))
+        x_t = mg.tensor(xb, device=net.device)
+        o_t = mg.tensor(observed.astype(np.float32), device=net.device)
         per_pixel = F.binary_cross_entropy_with_logits(net(x_t, o_t), x_t, reduction="none")
         loss = (per_pixel * (1 - o_t)).sum(axis=-1).mean()
         opt.zero_grad()

@@ -149,8 +149,8 @@ class _LatentVariableModel(nn.Module):
         Accepts NumPy arrays or Tensors of shape (N, 784), (N, 28, 28), (N, 1, 28, 28)...
         as long as each image has the right number of values.
         """
-        if not isinstance(x, mg.Tensor):
-            x = mg.tensor(np.asarray(x), dtype=self.dtype, device=self.device)
+        if not isinstance(x, mg.Tensor):                  # NumPy / CuPy array or list
+            x = mg.tensor(x, dtype=self.dtype, device=self.device)
         size = int(np.prod(self.x_shape))
         if x.ndim < 1 or x.size != len(x) * size:
             raise ValueError(f"{type(self).__name__}: expected images of {size} values each "
