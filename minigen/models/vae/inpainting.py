@@ -29,7 +29,6 @@ a Bernoulli decoder) for the whole image; only the missing pixels are meant to b
 """
 from __future__ import annotations
 
-
 import numpy as np
 
 import minigen as mg
