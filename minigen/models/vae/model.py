@@ -348,7 +348,7 @@ class VAE(_LatentVariableModel):
         kl = np.concatenate(kl).astype(np.float64)
         return {"reconstruction": rec, "kl": kl, "elbo": -(rec + kl)}
 
-    def log_likelihood(self, x, k=1000, batch_size=100, chunk_rows=20_000):
+    def log_likelihood(self, x, k=1000, batch_size=100, chunk_rows=2000):
         """Importance-sampled estimate of log p(x) per image, a NumPy array (N,) in nats:
 
             log p(x) ~= logsumexp_k log w_k - log K,   z_k ~ q(z | x),  k = 1..K
@@ -357,6 +357,7 @@ class VAE(_LatentVariableModel):
         Memory: images go ``batch_size`` at a time and their K samples in chunks of at
         most ``chunk_rows`` decoder rows (samples x images), so K = 5000 needs no more
         memory than K = 100; only the (K, batch) log weights are kept, in float64.
+        (Small chunks are also faster on a CPU: 2000 x 784 floats stay in the cache.)
         """
         if k < 1:
             raise ValueError(f"k must be at least 1, got {k}")
