@@ -48,11 +48,14 @@ def main(argv=None):
     R_train, R_test, clean = make_low_rank_ratings(300, 200, rank=args.rank, noise=args.noise,
                                                    density=0.3, random_state=args.seed)
     n_train, n_test = int((~np.isnan(R_train)).sum()), int((~np.isnan(R_test)).sum())
+    known = 100 * (n_train + n_test) / clean.size
     print(f"{clean.shape[0]}x{clean.shape[1]} ratings, rank {args.rank}, noise std {args.noise}: "
-          f"{n_train} training and {n_test} held-out entries ({100 * (n_train + n_test) / clean.size:.0f}% known)")
+          f"{n_train} training and {n_test} held-out entries ({known:.0f}% known)")
 
     mean = np.nanmean(R_train)
-    item_means = np.where(np.isnan(R_train).all(0), mean, np.nanmean(np.where(np.isnan(R_train), np.nan, R_train), 0))
+    rated = ~np.isnan(R_train)
+    item_sums = np.where(rated, R_train, 0.0).sum(0)
+    item_means = np.where(rated.any(0), item_sums / np.maximum(rated.sum(0), 1), mean)
     results = {
         "global mean": rmse(np.full(clean.shape, mean), R_test),
         "item means": rmse(np.tile(item_means, (clean.shape[0], 1)), R_test),

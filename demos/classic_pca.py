@@ -131,8 +131,10 @@ def main(argv=None):
     scale = np.sqrt(ppca.explained_variance_ - ppca.noise_variance_)
     means_only = np.clip(ppca.mean_ + (z * scale) @ ppca.components_, 0, 1)
     fig, axes = plt.subplots(2, 1, figsize=(7, 3.8))
-    show_grid(axes[0], samples.reshape(-1, 28, 28), nrow=10, title=f"PPCA samples, k = {k}: mean + W z + noise")
-    show_grid(axes[1], means_only.reshape(-1, 28, 28), nrow=10, title="the same model without the pixel noise: mean + W z (other draws of z)")
+    show_grid(axes[0], samples.reshape(-1, 28, 28), nrow=10,
+              title=f"PPCA samples, k = {k}: mean + W z + noise")
+    show_grid(axes[1], means_only.reshape(-1, 28, 28), nrow=10,
+              title="the same model without the pixel noise: mean + W z (other draws of z)")
     paths.append(save_figure(fig, os.path.join(args.out, "ppca_samples.png")))
 
     Z = pca.truncate(2).transform(X_test)

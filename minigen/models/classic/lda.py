@@ -100,20 +100,20 @@ class LatentDirichletAllocation(BaseEstimator):
         return 1.0 / self.n_topics if self.eta is None else float(self.eta)
 
     # ------------------------------------------------------------------ input
-    def _check_counts(self, X, name="X") -> np.ndarray:
+    def _check_counts(self, X, name="X", fitting=False) -> np.ndarray:
         X = check_array(X, name)
         if (X < 0).any():
             raise ValueError(f"{name} must hold non-negative word counts")
         if not np.allclose(X, np.round(X)):
             raise ValueError(f"{name} must hold integer word counts (documents x vocabulary)")
-        if hasattr(self, "components_"):
+        if not fitting and hasattr(self, "components_"):    # same vocabulary as in fit
             check_n_features(X, self.components_.shape[1], name)
         return X
 
     # ------------------------------------------------------------------ variational EM
     def fit(self, X, y=None) -> "LatentDirichletAllocation":
         """Run ``n_init`` variational EM runs and keep the one with the highest ELBO."""
-        X = self._check_counts(X)
+        X = self._check_counts(X, fitting=True)
         if X.sum() == 0:
             raise ValueError("X contains no words")
         rng = check_random_state(self.random_state)
