@@ -70,15 +70,29 @@ def backend_for(*arrays):
     return _load(name) or reference
 
 
-def conv2d_forward(x, w, stride=1, padding=0, dilation=1, groups=1):
-    """y = conv2d(x, w) (cross-correlation, no bias). x: (N, C, H, W); w: (O, C/groups, kh, kw);
-    y: (N, O, Ho, Wo) with Ho = (H + 2*ph - dh*(kh-1) - 1)//sh + 1."""
-    return backend_for(x).conv2d_forward(x, w, stride, padding, dilation, groups)
+def _add_bias(y, bias):
+    """y[:, c] += bias[c], in place (y is a fresh kernel output)."""
+    if bias is not None:
+        y += bias.reshape((1, -1) + (1,) * (y.ndim - 2)).astype(y.dtype, copy=False)
+    return y
 
 
-def conv2d_grad_input(gy, w, x_shape, stride=1, padding=0, dilation=1, groups=1):
-    """Adjoint of conv2d_forward in x (= conv_transpose2d forward); returns gx of shape x_shape."""
-    return backend_for(gy).conv2d_grad_input(gy, w, x_shape, stride, padding, dilation, groups)
+def conv2d_forward(x, w, stride=1, padding=0, dilation=1, groups=1, bias=None):
+    """y = conv2d(x, w) (cross-correlation) + bias. x: (N, C, H, W); w: (O, C/groups, kh, kw);
+    bias: (O,) or None; y: (N, O, Ho, Wo) with Ho = (H + 2*ph - dh*(kh-1) - 1)//sh + 1."""
+    mod = backend_for(x)
+    if getattr(mod, "FUSED_BIAS", False):    # the CPU kernel adds it while writing y
+        return mod.conv2d_forward(x, w, stride, padding, dilation, groups, bias=bias)
+    return _add_bias(mod.conv2d_forward(x, w, stride, padding, dilation, groups), bias)
+
+
+def conv2d_grad_input(gy, w, x_shape, stride=1, padding=0, dilation=1, groups=1, bias=None):
+    """Adjoint of conv2d_forward in x (= conv_transpose2d forward); returns gx of shape x_shape,
+    plus bias (shape (x_shape[1],)) if given — the bias of a transposed convolution."""
+    mod = backend_for(gy)
+    if getattr(mod, "FUSED_BIAS", False):
+        return mod.conv2d_grad_input(gy, w, x_shape, stride, padding, dilation, groups, bias=bias)
+    return _add_bias(mod.conv2d_grad_input(gy, w, x_shape, stride, padding, dilation, groups), bias)
 
 
 def conv2d_grad_weight(x, gy, w_shape, stride=1, padding=0, dilation=1, groups=1):

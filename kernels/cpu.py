@@ -9,20 +9,25 @@ layout shuffles (Numba). Everything in between is *channels-last* (NHWC): the in
 loops of the gather/scatter then copy C contiguous values instead of a short image row,
 which made im2col 5-10x faster than an NCHW version on 7x7 and 14x14 feature maps.
 
-With G groups, Cg = C/G input and Og = O/G output channels per group, K = kh*kw*Cg::
+With G groups, Cg = C/G input and Og = O/G output channels per group, K = kh*kw*Cg,
+L = Ho*Wo output pixels per image and M = N*L output pixels in all::
 
-    xh[n, h, v, c]                 = x[n, c, h, v]                          (swap_axes)
+    xh[n, h, v, c]                 = x[n, c, h, v]                       (_to_channels_last)
     cols[g, (n, i, j), (p, q, c)]  = xh[n, i*sh - ph + p*dh, j*sw - pw + q*dw, g*Cg + c]
                                                                (_im2col; 0 in the padding)
-    wr[g, o, (p, q, c)]            = w[g*Og + o, c, p, q]                   (numpy, small)
-    yt[g, o, (n, i, j)]            = y[n, g*Og + o, i, j]         (numpy: moves rows of Ho*Wo)
+    wr[g, o, (p, q, c)]            = w[g*Og + o, c, p, q]                (numpy, small)
+    yh[(n, i, j), g*Og + o]        = y[n, g*Og + o, i, j]    (y channels-last: (M, O))
 
-    forward      yt[g]    = wr[g] @ cols[g].T       (Og, N*Ho*Wo)
-    grad-weight  gwr[g]   = gyt[g] @ cols[g]        (Og, K)         gyt = gy in yt's layout
-    grad-input   gcols[g] = gyt[g].T @ wr[g]        (N*Ho*Wo, K)    then _col2im, the adjoint
+    forward      yh[:, g]  = cols[g] @ wr[g].T      (M, Og)   then y = NCHW of yh (+ bias)
+    grad-weight  gwr[g].T  = cols[g].T @ gyh[:, g]  (K, Og)   gyh = gy channels-last
+    grad-input   gcols[g]  = gyh[:, g] @ wr[g]      (M, K)    then _col2im, the adjoint
                  of _im2col: every input pixel sums the column entries that were read from it.
 
-The ``.T`` are views: BLAS reads a transposed operand in place.
+(``yh[:, g]`` is the column block of group g.) Every product has the long dimension
+M (or K) as the rows of its result. That orientation matters with several BLAS threads:
+OpenBLAS splits the work over the rows of the result, and a result with only Og = 64
+rows (``wr[g] @ cols[g].T``) ran 1.5-4x slower on 2 threads here, same flops. The
+``.T`` are views: BLAS reads a transposed operand in place.
 
 Batch norm: direct loops
 ------------------------
@@ -43,29 +48,75 @@ in_coord = njit(inline="always", cache=True)(indexing.in_coord)
 out_coord = njit(inline="always", cache=True)(indexing.out_coord)
 valid_range = njit(inline="always", cache=True)(indexing.valid_range)
 
+# Let LLVM reorder the sums so the reduction loops use SIMD (5x faster here). No
+# "nnan"/"ninf": NaN and inf still propagate as usual.
+REDUCE_MATH = {"reassoc", "contract", "nsz", "arcp"}
+
+# Conv2d.forward and ConvTranspose2d.forward may pass their bias to the kernel, which
+# adds it while it rewrites the result to NCHW (no extra pass over the output).
+FUSED_BIAS = True
+
 
 # ------------------------------------------------------------------ conv2d kernels
 
+_TILE = 32      # pixels per task of the layout kernels: C rows x 32 pixels stay in L1
+
+
 @njit(parallel=True, cache=True)
-def _swap_axes(src, dst):
-    """dst[b, a, s, r] = src[a, b, r, s], one task per (a, b)."""
-    A, B, R, S = src.shape
-    for ab in prange(A * B):
-        a, b = ab // B, ab % B
-        s_ab, d_ba = src[a, b], dst[b, a]
-        for s in range(S):                  # writes are contiguous, reads stride by S
-            for r in range(R):
-                d_ba[s, r] = s_ab[r, s]
+def _to_channels_last(x, xh):
+    """xh[n, l, c] = x[n, c, l]: (N, C, L) -> (N, L, C). One task per (image, tile of pixels);
+    inside a tile the writes are contiguous and the reads touch C short rows."""
+    N, C, L = x.shape
+    tiles = (L + _TILE - 1) // _TILE
+    for t in prange(N * tiles):
+        n, l0 = t // tiles, (t % tiles) * _TILE
+        l1 = min(l0 + _TILE, L)
+        for l in range(l0, l1):
+            for c in range(C):
+                xh[n, l, c] = x[n, c, l]
 
 
-def swap_axes(src, dst):
-    """dst[b, a, s, r] = src[a, b, r, s] — swap the two leading and the two trailing axes.
+@njit(parallel=True, cache=True)
+def _to_channels_first(yh, bias, y):
+    """y[n, c, l] = yh[n, l, c] (+ bias[c]): (N, L, C) -> (N, C, L). bias may be None
+    (Numba compiles that case separately and drops the add)."""
+    N, L, C = yh.shape
+    tiles = (L + _TILE - 1) // _TILE
+    for t in prange(N * tiles):
+        n, l0 = t // tiles, (t % tiles) * _TILE
+        l1 = min(l0 + _TILE, L)
+        for c in range(C):
+            for l in range(l0, l1):
+                if bias is None:
+                    y[n, c, l] = yh[n, l, c]
+                else:
+                    y[n, c, l] = yh[n, l, c] + bias[c]
 
-    NCHW -> NHWC is swap_axes((1, N, C, H*W) view, (N, 1, H*W, C) view), and back."""
-    if src.shape[2] == 1 or src.shape[3] == 1:        # nothing to transpose inside a block:
-        np.copyto(dst, src.transpose(1, 0, 3, 2))     # numpy copies whole rows at a time
-    else:
-        _swap_axes(src, dst)
+
+def to_channels_last(x):
+    """(N, C, H, W) -> C-contiguous (N*H*W, C). With one channel (or one pixel) the two
+    layouts hold the same bytes in the same order: a free reshape, no copy."""
+    N, C = x.shape[:2]
+    L = x.size // max(N * C, 1)
+    if C == 1 or L == 1:
+        return x.reshape(N * L, C)
+    xh = np.empty((N, L, C), dtype=x.dtype)
+    _to_channels_last(x.reshape(N, C, L), xh)
+    return xh.reshape(N * L, C)
+
+
+def to_channels_first(yh, shape, bias=None):
+    """(N*H*W, C) channels-last -> a new C-contiguous (N, C, H, W), adding bias[c] if given."""
+    N, C = shape[:2]
+    L = yh.size // max(N * C, 1)
+    y = np.empty(shape, dtype=yh.dtype)
+    if C == 1 or L == 1:                     # same bytes in both layouts
+        np.copyto(y.reshape(N * L, C), yh)
+        if bias is not None:
+            y += bias.reshape(1, C, *([1] * (len(shape) - 2)))
+        return y
+    _to_channels_first(yh.reshape(N, L, C), bias, y.reshape(N, C, L))
+    return y
 
 
 @njit(parallel=True, cache=True)
@@ -122,6 +173,121 @@ def _col2im(gcols, geom, gxh):
                             row[v, g * Cg + c] += gcols[g, n, i, j, p, q, c]
 
 
+# ------------------------------------------- direct kernels for short columns (few channels)
+#
+# When a column is short (K = Cg*kh*kw small: the 1->64 first layer of a discriminator
+# has K = 16, its adjoint is the 64->1 last layer of a generator), the matrix products
+# above do only K multiply-adds per output value: BLAS gains little, and the layout
+# shuffles around it (NCHW <-> NHWC, a K-times larger column array in memory) cost more
+# than the product. These kernels instead take one image (and group) per task, build
+# its K x L patch matrix in w's own (c, p, q) order in cache, and multiply with loops
+# whose innermost index runs over the L output pixels of the image (contiguous, SIMD).
+# No transposes, no BLAS threads; y and gx are written in NCHW directly.
+
+DIRECT_MAX_K = 64        # use the direct kernels when Cg*kh*kw is at most this
+
+
+@njit(cache=True)
+def _patch_matrix(x, n, c0, geom, patch):
+    """patch[(c, p, q), (i, j)] = x[n, c0 + c, i*sh - ph + p*dh, j*sw - pw + q*dw], 0 outside:
+    the K x L im2col matrix of image n for the channels c0 .. c0 + Cg - 1."""
+    kh, kw, sh, sw, ph, pw, dh, dw, Ho, Wo = geom
+    H, W = x.shape[2], x.shape[3]
+    Cg = patch.shape[0] // (kh * kw)
+    patch[:, :] = 0
+    for c in range(Cg):
+        for p in range(kh):
+            i0, i1 = valid_range(H, Ho, p, sh, ph, dh)
+            for q in range(kw):
+                k = (c * kh + p) * kw + q
+                j0, j1 = valid_range(W, Wo, q, sw, pw, dw)
+                for i in range(i0, i1):
+                    h = in_coord(i, p, sh, ph, dh)
+                    for j in range(j0, j1):
+                        patch[k, i * Wo + j] = x[n, c0 + c, h, in_coord(j, q, sw, pw, dw)]
+
+
+@njit(parallel=True, cache=True, fastmath=REDUCE_MATH)
+def _direct_forward(x, wk, geom, bias, y):
+    """y[n, g*Og + o, l] = sum_k wk[g, o, k] * patch[k, l] (+ bias), wk = w as (G, Og, K).
+
+    x: (N, C, H, W); y: (N, O, L). One task per (image, group)."""
+    G, Og, K = wk.shape
+    N, O, L = y.shape
+    Cg = x.shape[1] // G
+    for t in prange(N * G):
+        n, g = t // G, t % G
+        patch = np.empty((K, L), dtype=x.dtype)
+        _patch_matrix(x, n, g * Cg, geom, patch)
+        for o in range(Og):
+            out = y[n, g * Og + o]
+            out[:] = 0
+            for k in range(K):
+                a = wk[g, o, k]
+                for l in range(L):
+                    out[l] += a * patch[k, l]
+            if bias is not None:
+                out += bias[g * Og + o]
+
+
+@njit(parallel=True, cache=True, fastmath=REDUCE_MATH)
+def _direct_grad_input(gy, wk, geom, bias, gx):
+    """gx[n, group g] = col2im(wk[g].T @ gy[n, group g]) (+ bias): the adjoint of _direct_forward.
+
+    gy: (N, O, L); gx: (N, C, H, W). One task per (image, group); it writes only its image."""
+    kh, kw, sh, sw, ph, pw, dh, dw, Ho, Wo = geom
+    G, Og, K = wk.shape
+    N, C, H, W = gx.shape
+    Cg, L = C // G, gy.shape[2]
+    for t in prange(N * G):
+        n, g = t // G, t % G
+        gpatch = np.zeros((K, L), dtype=gx.dtype)        # gpatch = wk[g].T @ gy[n, group]
+        for o in range(Og):
+            src = gy[n, g * Og + o]
+            for k in range(K):
+                a = wk[g, o, k]
+                for l in range(L):
+                    gpatch[k, l] += a * src[l]
+        for c in range(Cg):                               # col2im of one image
+            img = gx[n, g * Cg + c]
+            img[:, :] = 0
+            for p in range(kh):
+                i0, i1 = valid_range(H, Ho, p, sh, ph, dh)
+                for q in range(kw):
+                    k = (c * kh + p) * kw + q
+                    j0, j1 = valid_range(W, Wo, q, sw, pw, dw)
+                    for i in range(i0, i1):
+                        h = in_coord(i, p, sh, ph, dh)
+                        for j in range(j0, j1):
+                            img[h, in_coord(j, q, sw, pw, dw)] += gpatch[k, i * Wo + j]
+            if bias is not None:
+                img += bias[g * Cg + c]
+
+
+@njit(parallel=True, cache=True, fastmath=REDUCE_MATH)
+def _direct_grad_weight(x, gy, geom, per_chunk, partial):
+    """partial[b, g, o, k] = sum over the images n of chunk b of sum_l gy[n, g*Og + o, l] * patch[k, l].
+
+    The images are split into fixed chunks (not one per thread), so the sum is the same
+    for every thread count; the caller adds the chunks up. float64 accumulators."""
+    chunks, G, Og, K = partial.shape
+    N, L = x.shape[0], gy.shape[2]
+    Cg = x.shape[1] // G
+    for t in prange(chunks * G):
+        b, g = t // G, t % G
+        patch = np.empty((K, L), dtype=x.dtype)
+        for n in range(b * per_chunk, min(N, (b + 1) * per_chunk)):
+            _patch_matrix(x, n, g * Cg, geom, patch)
+            for o in range(Og):
+                src = gy[n, g * Og + o]
+                for k in range(K):
+                    s = 0.0
+                    for l in range(L):
+                        s += src[l] * patch[k, l]
+                    partial[b, g, o, k] += s
+
+
+
 class _Conv:
     """Checked geometry of one conv2d call, and the layout helpers around the matmuls."""
 
@@ -132,72 +298,82 @@ class _Conv:
         self.O, self.Cg, self.kh, self.kw = (int(s) for s in w_shape)
         self.G, self.Ho, self.Wo = groups, Ho, Wo
         self.Og = self.O // groups
+        self.M = self.N * Ho * Wo                    # output pixels in the whole batch
+        self.K = self.kh * self.kw * self.Cg         # length of one column
         self.geom = (self.kh, self.kw, stride[0], stride[1], padding[0], padding[1],
                      dilation[0], dilation[1], Ho, Wo)
 
     def cols(self, x):
-        """im2col of x (N, C, H, W) as a stack of matrices (G, N*Ho*Wo, kh*kw*Cg)."""
+        """im2col of x (N, C, H, W) as a stack of matrices (G, M, K)."""
         N, C, H, W = x.shape
-        xh = np.empty((N, H, W, C), dtype=x.dtype)
-        swap_axes(x.reshape(1, N, C, H * W), xh.reshape(N, 1, H * W, C))
+        xh = to_channels_last(x).reshape(N, H, W, C)
         cols = np.empty((self.G, N, self.Ho, self.Wo, self.kh, self.kw, self.Cg), dtype=x.dtype)
         _im2col(xh, self.geom, cols)
-        return cols.reshape(self.G, N * self.Ho * self.Wo, self.kh * self.kw * self.Cg)
+        return cols.reshape(self.G, self.M, self.K)
 
     def wr(self, w):
-        """w (O, Cg, kh, kw) -> wr (G, Og, kh*kw*Cg): wr[g, o, (p, q, c)] = w[g*Og + o, c, p, q]."""
+        """w (O, Cg, kh, kw) -> wr (G, Og, K): wr[g, o, (p, q, c)] = w[g*Og + o, c, p, q]."""
         w5 = w.reshape(self.G, self.Og, self.Cg, self.kh, self.kw)
         wr = np.ascontiguousarray(w5.transpose(0, 1, 3, 4, 2))
-        return wr.reshape(self.G, self.Og, self.kh * self.kw * self.Cg)
+        return wr.reshape(self.G, self.Og, self.K)
 
-    def to_nchw(self, yt):
-        """yt (G, Og, N*Ho*Wo), i.e. (O, N, L), -> y (N, O, Ho, Wo): moves whole rows of L."""
-        N, O, L = self.N, self.O, self.Ho * self.Wo
-        y = np.empty((N, O, self.Ho, self.Wo), dtype=yt.dtype)
-        np.copyto(y.reshape(N, O, L), yt.reshape(O, N, L).transpose(1, 0, 2))
-        return y
-
-    def from_nchw(self, gy):
-        """gy (N, O, Ho, Wo) -> gyt (G, Og, N*Ho*Wo), the inverse of to_nchw."""
-        N, O, L = self.N, self.O, self.Ho * self.Wo
-        gyt = np.empty((O, N, L), dtype=gy.dtype)
-        np.copyto(gyt, gy.reshape(N, O, L).transpose(1, 0, 2))
-        return gyt.reshape(self.G, self.Og, N * L)
+    def group(self, g):
+        """The columns of group g's output channels in a channels-last (M, O) array."""
+        return slice(g * self.Og, (g + 1) * self.Og)
 
 
-def _T(a):
-    """Transpose the matrices of a stack (a view: BLAS reads it transposed, no copy)."""
-    return a.transpose(0, 2, 1)
+def _bias(bias, O, dt):
+    if bias is None:
+        return None
+    if tuple(bias.shape) != (O,):
+        raise ValueError(f"bias must have shape ({O},), got {tuple(bias.shape)}")
+    return np.ascontiguousarray(bias, dtype=dt)
 
 
-def conv2d_forward(x, w, stride=1, padding=0, dilation=1, groups=1):
-    """y = conv2d(x, w): yt[g] = wr[g] @ cols[g].T (BLAS), then back to NCHW."""
+def conv2d_forward(x, w, stride=1, padding=0, dilation=1, groups=1, bias=None):
+    """y = conv2d(x, w) (+ bias): yh[:, g] = cols[g] @ wr[g].T (BLAS), then back to NCHW."""
     cv = _Conv("conv2d_forward", x.shape, w.shape, stride, padding, dilation, groups)
     dt = common_dtype("conv2d_forward", x, w)
     x = np.ascontiguousarray(x, dtype=dt)
     w = np.ascontiguousarray(w, dtype=dt)
-    return cv.to_nchw(np.matmul(cv.wr(w), _T(cv.cols(x))))              # (G, Og, N*L)
+    if cv.K <= DIRECT_MAX_K:
+        y = np.empty((cv.N, cv.O, cv.Ho, cv.Wo), dtype=dt)
+        _direct_forward(x, w.reshape(cv.G, cv.Og, cv.K), cv.geom, _bias(bias, cv.O, dt),
+                        y.reshape(cv.N, cv.O, cv.Ho * cv.Wo))
+        return y
+    cols, wr = cv.cols(x), cv.wr(w)
+    yh = np.empty((cv.M, cv.O), dtype=dt)
+    for g in range(cv.G):                    # out=: BLAS writes straight into the block
+        np.matmul(cols[g], wr[g].T, out=yh[:, cv.group(g)])
+    return to_channels_first(yh, (cv.N, cv.O, cv.Ho, cv.Wo), _bias(bias, cv.O, dt))
 
 
-def conv2d_grad_input(gy, w, x_shape, stride=1, padding=0, dilation=1, groups=1):
-    """gx = col2im(gyt[g].T @ wr[g]) — the transposed convolution."""
+def conv2d_grad_input(gy, w, x_shape, stride=1, padding=0, dilation=1, groups=1, bias=None):
+    """gx = col2im(gyh[:, g] @ wr[g]) (+ bias) — the transposed convolution."""
     op = "conv2d_grad_input"
     cv = _Conv(op, tuple(int(s) for s in x_shape), w.shape, stride, padding, dilation, groups)
     check_grad_output(op, gy.shape, cv.N, cv.O, cv.Ho, cv.Wo, x_name="x_shape")
     dt = common_dtype(op, gy, w)
     gy = np.ascontiguousarray(gy, dtype=dt)
     w = np.ascontiguousarray(w, dtype=dt)
-    gcols = np.matmul(_T(cv.from_nchw(gy)), cv.wr(w))                   # (G, N*L, K)
+    if cv.K <= DIRECT_MAX_K:
+        gx = np.empty((cv.N, cv.C, cv.H, cv.W), dtype=dt)
+        _direct_grad_input(gy.reshape(cv.N, cv.O, cv.Ho * cv.Wo), w.reshape(cv.G, cv.Og, cv.K),
+                           cv.geom, _bias(bias, cv.C, dt), gx)
+        return gx
+    gyh = to_channels_last(gy)                                          # (M, O)
+    wr = cv.wr(w)
+    gcols = np.empty((cv.G, cv.M, cv.K), dtype=dt)
+    for g in range(cv.G):
+        np.matmul(gyh[:, cv.group(g)], wr[g], out=gcols[g])
     N, C, H, W = cv.N, cv.C, cv.H, cv.W
     gxh = np.empty((N, H, W, C), dtype=dt)
     _col2im(gcols.reshape(cv.G, N, cv.Ho, cv.Wo, cv.kh, cv.kw, cv.Cg), cv.geom, gxh)
-    gx = np.empty((N, C, H, W), dtype=dt)
-    swap_axes(gxh.reshape(1, N, H * W, C), gx.reshape(N, 1, C, H * W))
-    return gx
+    return to_channels_first(gxh.reshape(N * H * W, C), (N, C, H, W), _bias(bias, C, dt))
 
 
 def conv2d_grad_weight(x, gy, w_shape, stride=1, padding=0, dilation=1, groups=1):
-    """gw[o, c, p, q] = sum_{n,i,j} gy[n, o, i, j] * cols[(n,i,j), (p,q,c)]: gwr[g] = gyt[g] @ cols[g]."""
+    """gw[o, c, p, q] = sum_{n,i,j} gy[n, o, i, j] * cols[(n,i,j), (p,q,c)]: gwr[g].T = cols[g].T @ gyh[:, g]."""
     op = "conv2d_grad_weight"
     w_shape = tuple(int(s) for s in w_shape)
     cv = _Conv(op, x.shape, w_shape, stride, padding, dilation, groups)
@@ -205,16 +381,22 @@ def conv2d_grad_weight(x, gy, w_shape, stride=1, padding=0, dilation=1, groups=1
     dt = common_dtype(op, x, gy)
     x = np.ascontiguousarray(x, dtype=dt)
     gy = np.ascontiguousarray(gy, dtype=dt)
-    gwr = np.matmul(cv.from_nchw(gy), cv.cols(x))                       # (G, Og, K)
-    gw4 = gwr.reshape(cv.O, cv.kh, cv.kw, cv.Cg).transpose(0, 3, 1, 2)
-    return np.ascontiguousarray(gw4)
+    if cv.K <= DIRECT_MAX_K:
+        per_chunk = 4
+        partial = np.zeros((-(-cv.N // per_chunk), cv.G, cv.Og, cv.K))
+        _direct_grad_weight(x, gy.reshape(cv.N, cv.O, cv.Ho * cv.Wo), cv.geom, per_chunk, partial)
+        return partial.sum(axis=0).astype(dt).reshape(w_shape)
+    cols = cv.cols(x)
+    gyh = to_channels_last(gy)                                          # (M, O)
+    gwrT = np.empty((cv.G, cv.K, cv.Og), dtype=dt)
+    for g in range(cv.G):
+        np.matmul(cols[g].T, gyh[:, cv.group(g)], out=gwrT[g])
+    # gwrT[g, (p, q, c), o] -> gw[g*Og + o, c, p, q]
+    gw6 = gwrT.reshape(cv.G, cv.kh, cv.kw, cv.Cg, cv.Og).transpose(0, 4, 3, 1, 2)
+    return np.ascontiguousarray(gw6).reshape(w_shape)
 
 
 # -------------------------------------------------------------- batch-norm kernels
-
-# Let LLVM reorder the sums so the reduction loops use SIMD (5x faster here). No
-# "nnan"/"ninf": NaN and inf still propagate as usual.
-REDUCE_MATH = {"reassoc", "contract", "nsz", "arcp"}
 
 @njit(parallel=True, cache=True, fastmath=REDUCE_MATH)
 def _bn_train(x, gamma, beta, eps, y, mean, invstd):

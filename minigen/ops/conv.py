@@ -44,10 +44,6 @@ class _ConvParams:
         return (self.stride, self.padding, self.dilation, self.groups)
 
 
-def _add_channel_bias(y, b):
-    return y + b.reshape(1, -1, *([1] * (y.ndim - 2)))
-
-
 def _bias_grad(gy):
     return reduce_sum(gy, axis=(0, 2, 3))
 
@@ -59,8 +55,7 @@ class Conv2d(_ConvParams, Function):
     """
 
     def forward(self, x, w, b=None):
-        y = kernels.conv2d_forward(x, w, *self.params)
-        return y if b is None else _add_channel_bias(y, b)
+        return kernels.conv2d_forward(x, w, *self.params, bias=b)   # bias added in the kernel
 
     def backward(self, gy):
         x, w = self.inputs[0], self.inputs[1]
@@ -80,8 +75,7 @@ class ConvTranspose2d(_ConvParams, Function):
         self.out_shape = tuple(out_shape)
 
     def forward(self, x, w, b=None):
-        y = kernels.conv2d_grad_input(x, w, self.out_shape, *self.params)
-        return y if b is None else _add_channel_bias(y, b)
+        return kernels.conv2d_grad_input(x, w, self.out_shape, *self.params, bias=b)
 
     def backward(self, gy):
         x, w = self.inputs[0], self.inputs[1]

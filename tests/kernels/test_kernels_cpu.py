@@ -196,3 +196,25 @@ def test_conv_empty_batch(mod):
     assert mod.conv2d_grad_input(gy, w, x.shape, 1, 0, 1, 1).shape == (0, 3, 5, 5)
     gw = mod.conv2d_grad_weight(x, gy, w.shape, 1, 0, 1, 1)
     assert gw.shape == w.shape and not gw.any()
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("case", [
+    ((2, 1, 9, 9), (5, 1, 4, 4), (2, 2), (1, 1), (1, 1), 1),     # K = 16: direct kernels
+    ((2, 16, 7, 7), (6, 8, 3, 3), (1, 1), (1, 1), (1, 1), 2),    # K = 72: im2col + BLAS
+])
+def test_cpu_conv_fused_bias_equals_adding_it(case, dtype):
+    """The CPU kernels add the bias while they write the result; it must equal y + b."""
+    import kernels
+    rng = np.random.default_rng(3)
+    x, w, gy = _conv_case_arrays(rng, case, dtype)
+    xs, ws, s, p, d, g = case
+    b_out = rng.standard_normal(ws[0]).astype(dtype)
+    b_in = rng.standard_normal(xs[1]).astype(dtype)
+    for mod in (cpu, kernels):
+        y = mod.conv2d_forward(x, w, s, p, d, g, bias=b_out)
+        _check(y, ref.conv2d_forward(x, w, s, p, d, g) + b_out[:, None, None], dtype)
+        gx = mod.conv2d_grad_input(gy, w, xs, s, p, d, g, bias=b_in)
+        _check(gx, ref.conv2d_grad_input(gy, w, xs, s, p, d, g) + b_in[:, None, None], dtype)
+    with pytest.raises(ValueError, match="bias"):
+        cpu.conv2d_forward(x, w, s, p, d, g, bias=b_out[:-1])
