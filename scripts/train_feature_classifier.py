@@ -67,7 +67,7 @@ def main():
     model.eval()
     meta = {"test_accuracy": test_acc, "epochs": loop.epoch, "steps": loop.step,
             "seed": args.seed, "batch_size": args.batch_size, "lr": args.lr,
-            "train_images": len(train), "train_source": train.source,
+            "train_images": len(train),
             "script": "scripts/train_feature_classifier.py"}
     state = {k: np.asarray(v.numpy() if hasattr(v, "numpy") else v)
              for k, v in model.to("cpu").state_dict().items()}
