@@ -118,8 +118,7 @@ def main(argv=None):
     lo, hi = np.percentile(clean, [1, 99])
     fig, axes = plt.subplots(1, 4, figsize=(13, 3.6))
     fig.suptitle("the first 40 users x 40 items (grey = not observed)", fontsize=10)
-    cmap = plt.get_cmap("viridis").copy()
-    cmap.set_bad("lightgray")                                 # NaN = not observed
+    cmap = plt.get_cmap("viridis").with_extremes(bad="lightgray")   # NaN = not observed
     for ax, (title, M) in zip(axes, panels):
         im = ax.imshow(M[corner], cmap=cmap, vmin=lo, vmax=hi, interpolation="nearest")
         ax.set_title(title, fontsize=9)
