@@ -1,13 +1,15 @@
 """Two facts about the Numba CPU kernels, measured in fresh subprocesses.
 
-1. The OpenMP spin trap. After a parallel Numba kernel, OpenMP's worker threads keep
-   spinning on the cores for a while. A NumPy/BLAS call made right then competes with
-   them and can run many times slower. ``import kernels`` sets OMP_WAIT_POLICY=passive
-   (unless the user set it), so the workers sleep instead. We time a matrix multiply
-   right after a parallel kernel, and before any parallel kernel ran ("alone"), under:
-     - the package's setting (OMP_WAIT_POLICY=passive, set by ``import kernels``);
-     - libgomp's default (OMP_WAIT_POLICY present but empty, so the package leaves it);
-     - OMP_WAIT_POLICY=active (spin without end: the worst case).
+1. The spin trap. After a parallel Numba kernel on its OpenMP layer, OpenMP's worker
+   threads keep spinning on the cores for a while. A NumPy/BLAS call made right then
+   competes with them and can run many times slower. The package runs its kernels on
+   Numba's workqueue layer (workers sleep between kernels) and also sets
+   OMP_WAIT_POLICY=passive for users who pick the OpenMP layer. We time a matrix
+   multiply right after a parallel kernel, and before any parallel kernel ran ("alone"):
+     - the package's default (workqueue), also with PyTorch imported first;
+     - the OpenMP layer with OMP_WAIT_POLICY=passive (set by ``import kernels``), with
+       and without PyTorch imported first (its libgomp then reads the policy too early);
+     - the OpenMP layer with libgomp's default policy, and with "active" (the worst case).
 
 2. Compile cost. Every CPU kernel is ``cache=True``: the first process compiles it and
    writes machine code to the cache; later processes load it. We time the first call of
@@ -27,6 +29,11 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 SPIN_CHILD = r"""
 import json, sys, time
+if sys.argv[2] == "torch-first":
+    try:
+        import torch                       # loads its OpenMP runtime before kernels does
+    except ImportError:
+        print(json.dumps(None)); sys.exit()
 import numpy as np
 import kernels, numba
 reps = int(sys.argv[1])
@@ -97,12 +104,20 @@ def main():
 
     print("1. BLAS matmul (256x512 @ 512x512, float32): alone (before any parallel kernel) "
           "vs right after a parallel Numba kernel (median of %d)" % args.reps)
-    print(f"   {'OMP_WAIT_POLICY':<42} {'alone':>9} {'after':>9} {'slowdown':>9}")
-    for label, env in [("passive  (set by `import kernels`)", {"OMP_WAIT_POLICY": None}),
-                       ("unset    (libgomp default)", {"OMP_WAIT_POLICY": ""}),
-                       ("active   (spin forever)", {"OMP_WAIT_POLICY": "active"})]:
-        r = run_child(SPIN_CHILD, env, str(args.reps))
-        print(f"   {label:<42} {r['alone'] * 1e3:7.2f}ms {r['after'] * 1e3:7.2f}ms "
+    print(f"   {'Numba threading layer, OMP_WAIT_POLICY':<52} {'alone':>9} {'after':>9} {'slowdown':>9}")
+    omp = {"NUMBA_THREADING_LAYER": "omp"}
+    for label, env, order in [
+            ("workqueue (the package's default)", {"NUMBA_THREADING_LAYER": None}, "-"),
+            ("workqueue, PyTorch imported first", {"NUMBA_THREADING_LAYER": None}, "torch-first"),
+            ("omp, passive (set by `import kernels`)", {**omp, "OMP_WAIT_POLICY": None}, "-"),
+            ("omp, passive, PyTorch imported first", {**omp, "OMP_WAIT_POLICY": None}, "torch-first"),
+            ("omp, unset (libgomp default)", {**omp, "OMP_WAIT_POLICY": ""}, "-"),
+            ("omp, active (spin forever)", {**omp, "OMP_WAIT_POLICY": "active"}, "-")]:
+        r = run_child(SPIN_CHILD, env, str(args.reps), order)
+        if r is None:
+            print(f"   {label:<52} (PyTorch not installed: pip install -e \".[bench]\")")
+            continue
+        print(f"   {label:<52} {r['alone'] * 1e3:7.2f}ms {r['after'] * 1e3:7.2f}ms "
               f"{r['after'] / r['alone']:8.2f}x   [{r['layer']}, {r['threads']} threads]")
 
     print("\n2. first call of each kernel in a fresh process (cache=True)")

@@ -43,6 +43,24 @@ def test_omp_wait_policy_is_set_on_import(preset, expected):
     assert out.stdout.strip() == expected
 
 
+@pytest.mark.parametrize("preset, expected", [(None, "workqueue"), ("omp", "omp")])
+def test_numba_threading_layer_is_workqueue_unless_chosen(preset, expected):
+    """The CPU kernels run on Numba's workqueue layer (workers sleep between kernels, even
+    when another library loaded OpenMP first), unless the user set NUMBA_THREADING_LAYER."""
+    env = dict(os.environ)
+    env.pop("NUMBA_THREADING_LAYER", None)
+    env.pop("MINIGEN_KERNELS", None)
+    if preset:
+        env["NUMBA_THREADING_LAYER"] = preset
+    code = ("import numpy as np, numba, kernels\n"
+            "kernels.batchnorm_forward_train(np.ones((2, 3, 4), np.float32), None, None)\n"
+            "print(numba.threading_layer())\n")
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env,
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == expected
+
+
 # ---------------------------------------------------------------- argument checking
 
 @pytest.mark.parametrize("call, match", [
