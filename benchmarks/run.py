@@ -17,8 +17,11 @@ every input, weight and bias):
 How it is timed. Each case builds a minigen callable and a PyTorch callable that do the
 same work on the same data and weights. After a warm-up (compiles Numba kernels, fills
 caches, lets Adam allocate its state), the two are timed in alternating *rounds*:
-minigen for ~25 ms (or one call if a call is longer), then PyTorch for as long. A load
-burst from other processes then hits both sides of a round alike. Reported: the median
+minigen for ~60 ms (or one call if a call is longer), then PyTorch for as long. A load
+burst from other processes then hits both sides of a round alike. Each block starts
+with one untimed call: the library that ran just before leaves the caches full of its
+own arrays (measured: calling the two conv libraries strictly in turn slowed *both*,
+PyTorch's conv2d 64->128 fwd+bwd from 7 to 17 ms). Reported: the median
 time per call over the rounds, and the ratio minigen/PyTorch as the median of the
 per-round ratios, with its interquartile range as the spread.
 
@@ -49,7 +52,7 @@ def parse_args():
                     help="threads for both libraries (default: all cores, %(default)s here)")
     ap.add_argument("--out", default=os.path.join(REPO, "benchmarks", "results.json"))
     ap.add_argument("--rounds", type=int, default=15, help="timed rounds per case")
-    ap.add_argument("--block-ms", type=float, default=25.0,
+    ap.add_argument("--block-ms", type=float, default=60.0,
                     help="time each library runs per round (at least one call)")
     ap.add_argument("--only", default="",
                     help="comma-separated substrings: run only cases whose name contains one")
@@ -77,8 +80,12 @@ def set_thread_env(threads):
 
 # ---------------------------------------------------------------------------- timing
 
-def time_block(fn, calls):
+def time_block(fn, calls, rewarm=False):
+    """Seconds per call over ``calls`` calls. With ``rewarm``, one untimed call first: the
+    other library has just run and left the caches (and its idle threads) its own way."""
     gc.collect()
+    if rewarm:
+        fn()
     t = time.perf_counter()
     for _ in range(calls):
         fn()
@@ -104,8 +111,8 @@ def compare(fn_mg, fn_torch, rounds, block_s):
         calls.append(max(1, int(block_s / max(t, 1e-9))))
     t_mg, t_torch = [], []
     for _ in range(rounds):
-        t_mg.append(time_block(fn_mg, calls[0]))
-        t_torch.append(time_block(fn_torch, calls[1]))
+        t_mg.append(time_block(fn_mg, calls[0], rewarm=True))
+        t_torch.append(time_block(fn_torch, calls[1], rewarm=True))
     ratios = [a / b for a, b in zip(t_mg, t_torch)]
     r25, r50, r75 = quartiles(ratios)
     return dict(minigen_ms=statistics.median(t_mg) * 1e3, torch_ms=statistics.median(t_torch) * 1e3,
