@@ -17,12 +17,13 @@ import os
 # Numba's OpenMP worker threads busy-wait ("spin") for a while after every parallel
 # kernel. The next NumPy/BLAS call then fights them for the cores and can run up to
 # 40x slower. Two guards, both unless the user chose otherwise:
-# 1. Numba's "workqueue" threading layer (kernels.cpu selects it): its workers sleep on
+# 1. Numba's "workqueue" threading layer: its workers sleep on
 #    a semaphore between kernels, whatever else is loaded in the process.
 # 2. OMP_WAIT_POLICY=passive, for anyone who picks Numba's OpenMP layer. It only works
 #    if set before the OpenMP runtime loads: when PyTorch or scikit-learn loaded libgomp
 #    first, it comes too late (measured: a Numba kernel + sgemm pair took 8.0 ms instead
 #    of 2.5 ms) -- which is why the workqueue layer is the default.
+os.environ.setdefault("NUMBA_THREADING_LAYER", "workqueue")
 os.environ.setdefault("OMP_WAIT_POLICY", "passive")
 
 import warnings  # noqa: E402

@@ -44,10 +44,10 @@ import numpy as np
 from numba import njit, prange
 
 # The workqueue layer's workers sleep between kernels, so they never spin against the
-# BLAS call that follows (see kernels/__init__.py). A user's NUMBA_THREADING_LAYER wins.
-# Its one limit: two Python threads must not run parallel kernels at the same time.
-if "NUMBA_THREADING_LAYER" not in os.environ:
-    numba.config.THREADING_LAYER = "workqueue"
+# BLAS call that follows (see kernels/__init__.py, which also sets the environment
+# variable before numba loads). A user's NUMBA_THREADING_LAYER wins. Its one limit: two
+# Python threads must not run parallel kernels at the same time.
+numba.config.THREADING_LAYER = os.environ.get("NUMBA_THREADING_LAYER", "workqueue")
 
 from . import indexing
 from .checks import bn_params, check_grad_output, common_dtype, conv_params
