@@ -23,6 +23,8 @@ the mode-counting metrics of ``minigen.metrics`` need::
 """
 from __future__ import annotations
 
+import abc
+
 import numpy as np
 
 __all__ = ["Toy2D", "GaussianMixture2D", "eight_gaussians", "twenty_five_gaussians",
@@ -36,7 +38,7 @@ def _rng(seed=None, rng=None) -> np.random.Generator:
     return np.random.default_rng(seed)
 
 
-class Toy2D:
+class Toy2D(abc.ABC):
     """Base class: subclasses implement ``_sample(n, rng)`` returning (n, 2) floats."""
 
     name = "toy"
@@ -49,8 +51,9 @@ class Toy2D:
         """``n`` samples as an (n, 2) float32 array; same seed, same samples."""
         return self._sample(int(n), _rng(seed, rng)).astype(np.float32)
 
+    @abc.abstractmethod
     def _sample(self, n, rng):
-        raise NotImplementedError
+        """(n, 2) samples drawn with the NumPy Generator ``rng``."""
 
     def mode_stats(self, samples, min_count: int = 1) -> dict:
         """Mode coverage of ``samples`` (see :func:`minigen.metrics.mode_stats`)."""
