@@ -30,31 +30,13 @@ if not _simulator_enabled():
 
 from kernels import cuda as kc                         # noqa: E402
 from kernels import reference as ref                   # noqa: E402
-from kernel_cases import conv_out_shape, noncontiguous, random_conv_case  # noqa: E402
-
-TOL = {np.float64: dict(rtol=1e-10, atol=1e-11), np.float32: dict(rtol=2e-5, atol=2e-5)}
-DTYPES = [np.float64, np.float32]
+from kernel_cases import (DTYPES, check_close, conv_all, conv_out_shape, noncontiguous,
+                          random_conv_case)  # noqa: E402
 
 
 def test_simulator_is_really_on():
     from numba import config
     assert config.ENABLE_CUDASIM
-
-
-def _check(actual, expected, dtype):
-    assert isinstance(actual, np.ndarray)
-    assert actual.dtype == dtype and actual.shape == expected.shape
-    assert actual.flags.c_contiguous
-    scale = max(1.0, float(np.abs(expected).max(initial=0)))
-    np.testing.assert_allclose(actual, expected, rtol=TOL[dtype]["rtol"],
-                               atol=TOL[dtype]["atol"] * scale)
-
-
-def _conv_all(mod, x, w, gy, case):
-    xs, ws, s, p, d, g = case
-    return (mod.conv2d_forward(x, w, s, p, d, g),
-            mod.conv2d_grad_input(gy, w, xs, s, p, d, g),
-            mod.conv2d_grad_weight(x, gy, ws, s, p, d, g))
 
 
 def _arrays(rng, case, dtype):
@@ -78,8 +60,8 @@ CONV_CASES = [
 def test_cuda_conv_matches_reference(case, dtype):
     rng = np.random.default_rng(1)
     x, w, gy = _arrays(rng, case, dtype)
-    for a, e in zip(_conv_all(kc, x, w, gy, case), _conv_all(ref, x, w, gy, case)):
-        _check(a, e, dtype)
+    for a, e in zip(conv_all(kc, x, w, gy, case), conv_all(ref, x, w, gy, case)):
+        check_close(a, e, dtype)
 
 
 @pytest.mark.parametrize("seed", range(4))
@@ -88,21 +70,21 @@ def test_cuda_conv_matches_reference_random(seed):
     case = random_conv_case(rng, max_hw=5, max_ch=2, max_k=3)
     dtype = DTYPES[seed % 2]
     x, w, gy = _arrays(rng, case, dtype)
-    for a, e in zip(_conv_all(kc, x, w, gy, case), _conv_all(ref, x, w, gy, case)):
-        _check(a, e, dtype)
+    for a, e in zip(conv_all(kc, x, w, gy, case), conv_all(ref, x, w, gy, case)):
+        check_close(a, e, dtype)
 
 
 def test_cuda_conv_noncontiguous_and_output_padding():
     rng = np.random.default_rng(2)
     case = ((1, 2, 4, 5), (2, 2, 3, 3), (2, 2), (1, 1), (1, 1), 1)
     x, w, gy = _arrays(rng, case, np.float64)
-    expected = _conv_all(ref, x, w, gy, case)
-    for a, e in zip(_conv_all(kc, noncontiguous(x), noncontiguous(w), noncontiguous(gy), case),
+    expected = conv_all(ref, x, w, gy, case)
+    for a, e in zip(conv_all(kc, noncontiguous(x), noncontiguous(w), noncontiguous(gy), case),
                     expected):
-        _check(a, e, np.float64)
+        check_close(a, e, np.float64)
     # conv_transpose2d with output_padding: x one row/column larger than the minimum
     xs = (1, 2, 3, 6)     # H=3 and H=4, W=5 and W=6 all give the same 2x3 output
-    _check(kc.conv2d_grad_input(gy, w, xs, 2, 1, 1, 1),
+    check_close(kc.conv2d_grad_input(gy, w, xs, 2, 1, 1, 1),
            ref.conv2d_grad_input(gy, w, xs, 2, 1, 1, 1), np.float64)
 
 
@@ -115,14 +97,14 @@ def test_cuda_batchnorm_matches_reference(shape, dtype):
     gamma, beta = rng.standard_normal(C).astype(dtype), rng.standard_normal(C).astype(dtype)
     exp = ref.batchnorm_forward_train(x, gamma, beta, 1e-5)
     for a, e in zip(kc.batchnorm_forward_train(x, gamma, beta, 1e-5), exp):
-        _check(a, e, dtype)
+        check_close(a, e, dtype)
     _, mean, invstd = exp
     gy = rng.standard_normal(shape).astype(dtype)
     for a, e in zip(kc.batchnorm_backward(gy, x, gamma, mean, invstd),
                     ref.batchnorm_backward(gy, x, gamma, mean, invstd)):
-        _check(a, e, dtype)
+        check_close(a, e, dtype)
     rv = (rng.random(C) + 0.5).astype(dtype)
-    _check(kc.batchnorm_forward_eval(x, gamma, beta, mean, rv, 1e-3),
+    check_close(kc.batchnorm_forward_eval(x, gamma, beta, mean, rv, 1e-3),
            ref.batchnorm_forward_eval(x, gamma, beta, mean, rv, 1e-3), dtype)
 
 
@@ -132,12 +114,12 @@ def test_cuda_batchnorm_without_affine_and_noncontiguous():
     xv = noncontiguous(x)
     exp = ref.batchnorm_forward_train(x, None, None, 1e-5)
     for a, e in zip(kc.batchnorm_forward_train(xv, None, None, 1e-5), exp):
-        _check(a, e, np.float64)
+        check_close(a, e, np.float64)
     gy = rng.standard_normal(x.shape)
     for a, e in zip(kc.batchnorm_backward(noncontiguous(gy), xv, None, exp[1], exp[2]),
                     ref.batchnorm_backward(gy, x, None, exp[1], exp[2])):
-        _check(a, e, np.float64)
-    _check(kc.batchnorm_forward_eval(xv, None, None, exp[1], exp[2], 1e-5),
+        check_close(a, e, np.float64)
+    check_close(kc.batchnorm_forward_eval(xv, None, None, exp[1], exp[2], 1e-5),
            ref.batchnorm_forward_eval(x, None, None, exp[1], exp[2], 1e-5), np.float64)
 
 

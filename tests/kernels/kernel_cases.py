@@ -66,3 +66,28 @@ def noncontiguous(a, rng=None):
     view = big[..., ::2]
     assert not view.flags.c_contiguous or a.shape[-1] <= 1
     return view
+
+
+# Tolerances of "equals the reference": float64 to round-off, float32 to a few ulps of the
+# largest value (sums of up to a few hundred products).
+TOL = {np.float64: dict(rtol=1e-10, atol=1e-11), np.float32: dict(rtol=2e-5, atol=2e-5)}
+DTYPES = [np.float64, np.float32]
+
+
+def check_close(actual, expected, dtype):
+    """A kernel's result equals the reference's: same dtype, shape, C-contiguous, close."""
+    assert isinstance(actual, np.ndarray)
+    assert actual.dtype == dtype
+    assert actual.shape == expected.shape
+    assert actual.flags.c_contiguous
+    scale = max(1.0, float(np.abs(expected).max(initial=0)))
+    np.testing.assert_allclose(actual, expected, rtol=TOL[dtype]["rtol"],
+                               atol=TOL[dtype]["atol"] * scale)
+
+
+def conv_all(mod, x, w, gy, case):
+    """The three conv kernels of module ``mod`` on one case: forward, grad-input, grad-weight."""
+    xs, ws, s, p, d, g = case
+    return (mod.conv2d_forward(x, w, s, p, d, g),
+            mod.conv2d_grad_input(gy, w, xs, s, p, d, g),
+            mod.conv2d_grad_weight(x, gy, ws, s, p, d, g))

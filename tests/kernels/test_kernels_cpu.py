@@ -7,26 +7,8 @@ from hypothesis import strategies as st
 
 from kernels import cpu
 from kernels import reference as ref
-from kernel_cases import conv_out_shape, noncontiguous, random_conv_case
-
-TOL = {np.float64: dict(rtol=1e-10, atol=1e-11), np.float32: dict(rtol=2e-5, atol=2e-5)}
-DTYPES = [np.float64, np.float32]
-
-
-def _check(actual, expected, dtype):
-    assert actual.dtype == dtype
-    assert actual.shape == expected.shape
-    assert actual.flags.c_contiguous
-    scale = max(1.0, float(np.abs(expected).max(initial=0)))
-    np.testing.assert_allclose(actual, expected, rtol=TOL[dtype]["rtol"],
-                               atol=TOL[dtype]["atol"] * scale)
-
-
-def _conv_all(mod, x, w, gy, case):
-    xs, ws, s, p, d, g = case
-    return (mod.conv2d_forward(x, w, s, p, d, g),
-            mod.conv2d_grad_input(gy, w, xs, s, p, d, g),
-            mod.conv2d_grad_weight(x, gy, ws, s, p, d, g))
+from kernel_cases import (DTYPES, check_close, conv_all, conv_out_shape, noncontiguous,
+                          random_conv_case)
 
 
 def _conv_case_arrays(rng, case, dtype):
@@ -43,8 +25,8 @@ def test_cpu_conv_matches_reference_random(seed, dtype):
     rng = np.random.default_rng(seed)
     case = random_conv_case(rng)
     x, w, gy = _conv_case_arrays(rng, case, dtype)
-    for a, e in zip(_conv_all(cpu, x, w, gy, case), _conv_all(ref, x, w, gy, case)):
-        _check(a, e, dtype)
+    for a, e in zip(conv_all(cpu, x, w, gy, case), conv_all(ref, x, w, gy, case)):
+        check_close(a, e, dtype)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -62,8 +44,8 @@ def test_cpu_conv_matches_reference_random(seed, dtype):
 def test_cpu_conv_matches_reference_edge_cases(case, dtype):
     rng = np.random.default_rng(11)
     x, w, gy = _conv_case_arrays(rng, case, dtype)
-    for a, e in zip(_conv_all(cpu, x, w, gy, case), _conv_all(ref, x, w, gy, case)):
-        _check(a, e, dtype)
+    for a, e in zip(conv_all(cpu, x, w, gy, case), conv_all(ref, x, w, gy, case)):
+        check_close(a, e, dtype)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -71,13 +53,13 @@ def test_cpu_conv_noncontiguous_inputs(dtype):
     rng = np.random.default_rng(12)
     case = ((2, 4, 6, 7), (6, 2, 3, 3), (1, 2), (1, 1), (1, 1), 2)
     x, w, gy = _conv_case_arrays(rng, case, dtype)
-    expected = _conv_all(ref, x, w, gy, case)
+    expected = conv_all(ref, x, w, gy, case)
     xv, wv, gyv = noncontiguous(x), noncontiguous(w), noncontiguous(gy)
-    for a, e in zip(_conv_all(cpu, xv, wv, gyv, case), expected):
-        _check(a, e, dtype)
+    for a, e in zip(conv_all(cpu, xv, wv, gyv, case), expected):
+        check_close(a, e, dtype)
     # transposed (Fortran-ordered) views too
     xt = np.asfortranarray(x)
-    _check(cpu.conv2d_forward(xt, w, *case[2:]), expected[0], dtype)
+    check_close(cpu.conv2d_forward(xt, w, *case[2:]), expected[0], dtype)
 
 
 def test_cpu_conv_grad_input_output_padding_shape():
@@ -86,7 +68,7 @@ def test_cpu_conv_grad_input_output_padding_shape():
     w = rng.standard_normal((3, 2, 3, 3))
     gy = rng.standard_normal((2, 3, 4, 4))
     for xs in [(2, 2, 7, 7), (2, 2, 8, 8), (2, 2, 8, 7)]:
-        _check(cpu.conv2d_grad_input(gy, w, xs, 2, 1, 1, 1),
+        check_close(cpu.conv2d_grad_input(gy, w, xs, 2, 1, 1, 1),
                ref.conv2d_grad_input(gy, w, xs, 2, 1, 1, 1), np.float64)
 
 
@@ -97,11 +79,11 @@ def test_cpu_conv_hypothesis(seed, dtype, noncontig):
     rng = np.random.default_rng(seed)
     case = random_conv_case(rng, max_hw=11, max_ch=5, max_k=5)
     x, w, gy = _conv_case_arrays(rng, case, dtype)
-    expected = _conv_all(ref, x, w, gy, case)
+    expected = conv_all(ref, x, w, gy, case)
     if noncontig:
         x, w, gy = noncontiguous(x), noncontiguous(w), noncontiguous(gy)
-    for a, e in zip(_conv_all(cpu, x, w, gy, case), expected):
-        _check(a, e, dtype)
+    for a, e in zip(conv_all(cpu, x, w, gy, case), expected):
+        check_close(a, e, dtype)
 
 
 # ------------------------------------------------------------------------- batch norm
@@ -127,12 +109,12 @@ def test_cpu_batchnorm_train_forward_and_backward(shape, dtype, affine):
     got = cpu.batchnorm_forward_train(x, gamma, beta, eps)
     exp = ref.batchnorm_forward_train(x, gamma, beta, eps)
     for a, e in zip(got, exp):
-        _check(a, e, dtype)
+        check_close(a, e, dtype)
     gy = rng.standard_normal(shape).astype(dtype)
     _, mean, invstd = exp
     for a, e in zip(cpu.batchnorm_backward(gy, x, gamma, mean, invstd),
                     ref.batchnorm_backward(gy, x, gamma, mean, invstd)):
-        _check(a, e, dtype)
+        check_close(a, e, dtype)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -143,9 +125,9 @@ def test_cpu_batchnorm_eval(shape, dtype):
     C = shape[1]
     rm = rng.standard_normal(C).astype(dtype)
     rv = (rng.random(C) + 0.5).astype(dtype)
-    _check(cpu.batchnorm_forward_eval(x, gamma, beta, rm, rv, 1e-3),
+    check_close(cpu.batchnorm_forward_eval(x, gamma, beta, rm, rv, 1e-3),
            ref.batchnorm_forward_eval(x, gamma, beta, rm, rv, 1e-3), dtype)
-    _check(cpu.batchnorm_forward_eval(x, None, None, rm, rv, 1e-3),
+    check_close(cpu.batchnorm_forward_eval(x, None, None, rm, rv, 1e-3),
            ref.batchnorm_forward_eval(x, None, None, rm, rv, 1e-3), dtype)
 
 
@@ -158,12 +140,12 @@ def test_cpu_batchnorm_noncontiguous(dtype):
     gv, bv = noncontiguous(gamma), noncontiguous(beta)
     exp = ref.batchnorm_forward_train(x, gamma, beta, 1e-5)
     for a, e in zip(cpu.batchnorm_forward_train(xv, gv, bv, 1e-5), exp):
-        _check(a, e, dtype)
+        check_close(a, e, dtype)
     _, mean, invstd = exp
     for a, e in zip(cpu.batchnorm_backward(gyv, xv, gv, noncontiguous(mean), invstd),
                     ref.batchnorm_backward(gy, x, gamma, mean, invstd)):
-        _check(a, e, dtype)
-    _check(cpu.batchnorm_forward_eval(xv, gv, bv, mean, invstd, 1e-5),
+        check_close(a, e, dtype)
+    check_close(cpu.batchnorm_forward_eval(xv, gv, bv, mean, invstd, 1e-5),
            ref.batchnorm_forward_eval(x, gamma, beta, mean, invstd, 1e-5), dtype)
 
 
@@ -213,8 +195,8 @@ def test_cpu_conv_fused_bias_equals_adding_it(case, dtype):
     b_in = rng.standard_normal(xs[1]).astype(dtype)
     for mod in (cpu, kernels):
         y = mod.conv2d_forward(x, w, s, p, d, g, bias=b_out)
-        _check(y, ref.conv2d_forward(x, w, s, p, d, g) + b_out[:, None, None], dtype)
+        check_close(y, ref.conv2d_forward(x, w, s, p, d, g) + b_out[:, None, None], dtype)
         gx = mod.conv2d_grad_input(gy, w, xs, s, p, d, g, bias=b_in)
-        _check(gx, ref.conv2d_grad_input(gy, w, xs, s, p, d, g) + b_in[:, None, None], dtype)
+        check_close(gx, ref.conv2d_grad_input(gy, w, xs, s, p, d, g) + b_in[:, None, None], dtype)
     with pytest.raises(ValueError, match="bias"):
         cpu.conv2d_forward(x, w, s, p, d, g, bias=b_out[:-1])
