@@ -2,14 +2,12 @@
 
 1. The spin trap. After a parallel Numba kernel on its OpenMP layer, OpenMP's worker
    threads keep spinning on the cores for a while. A NumPy/BLAS call made right then
-   competes with them and can run many times slower. The package runs its kernels on
-   Numba's workqueue layer (workers sleep between kernels) and also sets
-   OMP_WAIT_POLICY=passive for users who pick the OpenMP layer. We time a matrix
-   multiply right after a parallel kernel, and before any parallel kernel ran ("alone"):
-     - the package's default (workqueue), also with PyTorch imported first;
-     - the OpenMP layer with OMP_WAIT_POLICY=passive (set by ``import kernels``), with
-       and without PyTorch imported first (its libgomp then reads the policy too early);
-     - the OpenMP layer with libgomp's default policy, and with "active" (the worst case).
+   competes with them and can run many times slower. ``import kernels`` sets
+   OMP_WAIT_POLICY=passive (the workers sleep) -- which works only if no OpenMP runtime
+   is loaded yet; when one is (PyTorch imported first), it picks Numba's workqueue
+   layer instead. We time a matrix multiply right after a parallel kernel, and before
+   any parallel kernel ran ("alone"), for the package's choices and for the traps they
+   avoid (the OpenMP layer forced after PyTorch; libgomp's default and "active" policy).
 
 2. Compile cost. Every CPU kernel is ``cache=True``: the first process compiles it and
    writes machine code to the cache; later processes load it. We time the first call of
@@ -106,13 +104,15 @@ def main():
           "vs right after a parallel Numba kernel (median of %d)" % args.reps)
     print(f"   {'Numba threading layer, OMP_WAIT_POLICY':<52} {'alone':>9} {'after':>9} {'slowdown':>9}")
     omp = {"NUMBA_THREADING_LAYER": "omp"}
+    default = {"NUMBA_THREADING_LAYER": None, "OMP_WAIT_POLICY": None}
     for label, env, order in [
-            ("workqueue (the package's default)", {"NUMBA_THREADING_LAYER": None}, "-"),
-            ("workqueue, PyTorch imported first", {"NUMBA_THREADING_LAYER": None}, "torch-first"),
-            ("omp, passive (set by `import kernels`)", {**omp, "OMP_WAIT_POLICY": None}, "-"),
-            ("omp, passive, PyTorch imported first", {**omp, "OMP_WAIT_POLICY": None}, "torch-first"),
-            ("omp, unset (libgomp default)", {**omp, "OMP_WAIT_POLICY": ""}, "-"),
-            ("omp, active (spin forever)", {**omp, "OMP_WAIT_POLICY": "active"}, "-")]:
+            ("package default (OpenMP layer, passive)", default, "-"),
+            ("package default, PyTorch imported first", default, "torch-first"),
+            ("omp forced, passive, PyTorch imported first", {**omp, "OMP_WAIT_POLICY": None},
+             "torch-first"),
+            ("omp, OMP_WAIT_POLICY unset (libgomp default)", {**omp, "OMP_WAIT_POLICY": ""}, "-"),
+            ("omp, OMP_WAIT_POLICY=active (spin forever)", {**omp, "OMP_WAIT_POLICY": "active"}, "-"),
+            ("workqueue forced", {"NUMBA_THREADING_LAYER": "workqueue"}, "-")]:
         r = run_child(SPIN_CHILD, env, str(args.reps), order)
         if r is None:
             print(f"   {label:<52} (PyTorch not installed: pip install -e \".[bench]\")")

@@ -43,11 +43,12 @@ import numba
 import numpy as np
 from numba import njit, prange
 
-# The workqueue layer's workers sleep between kernels, so they never spin against the
-# BLAS call that follows (see kernels/__init__.py, which also sets the environment
-# variable before numba loads). A user's NUMBA_THREADING_LAYER wins. Its one limit: two
-# Python threads must not run parallel kernels at the same time.
-numba.config.THREADING_LAYER = os.environ.get("NUMBA_THREADING_LAYER", "workqueue")
+# kernels/__init__.py may choose the threading layer (workqueue when an OpenMP runtime
+# was loaded before it) through the environment; numba reads that when it is first
+# imported, so repeat it here for a numba the user imported earlier. Workqueue's one
+# limit: two Python threads must not run parallel kernels at the same moment.
+if "NUMBA_THREADING_LAYER" in os.environ:
+    numba.config.THREADING_LAYER = os.environ["NUMBA_THREADING_LAYER"]
 
 from . import indexing
 from .checks import bn_params, check_grad_output, common_dtype, conv_params

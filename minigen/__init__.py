@@ -10,7 +10,6 @@ import os
 # Numba's OpenMP workers spin after a parallel kernel and slow the next NumPy call
 # many times over; "passive" makes them sleep. Must be set before numba loads.
 os.environ.setdefault("OMP_WAIT_POLICY", "passive")
-os.environ.setdefault("NUMBA_THREADING_LAYER", "workqueue")    # sleeping workers, see kernels/
 
 from minigen.autograd import no_grad, enable_grad, set_grad_enabled, is_grad_enabled, grad  # noqa: E402,F401
 from minigen.tensor import Tensor  # noqa: E402,F401

@@ -1,5 +1,6 @@
 """The public API: where ``kernels`` comes from, argument checks, dispatch."""
 
+import ctypes.util
 import os
 import pathlib
 import subprocess
@@ -43,22 +44,30 @@ def test_omp_wait_policy_is_set_on_import(preset, expected):
     assert out.stdout.strip() == expected
 
 
-@pytest.mark.parametrize("preset, expected", [(None, "workqueue"), ("omp", "omp")])
-def test_numba_threading_layer_is_workqueue_unless_chosen(preset, expected):
-    """The CPU kernels run on Numba's workqueue layer (workers sleep between kernels, even
-    when another library loaded OpenMP first), unless the user set NUMBA_THREADING_LAYER."""
+@pytest.mark.parametrize("openmp_first, preset, expect_workqueue", [
+    (False, None, False),        # nothing loaded OpenMP: numba's default, policy passive
+    (True, None, True),          # another library loaded it first: workqueue
+    (True, "omp", False),        # the user's choice wins
+])
+def test_threading_layer_sleeps_between_kernels(openmp_first, preset, expect_workqueue):
+    """When an OpenMP runtime was loaded before ``import kernels`` (as PyTorch does),
+    OMP_WAIT_POLICY comes too late, so the kernels use Numba's workqueue layer."""
+    gomp = ctypes.util.find_library("gomp")
+    if openmp_first and gomp is None:
+        pytest.skip("no libgomp on this system to load first")
     env = dict(os.environ)
-    env.pop("NUMBA_THREADING_LAYER", None)
-    env.pop("MINIGEN_KERNELS", None)
+    for k in ("NUMBA_THREADING_LAYER", "MINIGEN_KERNELS", "OMP_WAIT_POLICY"):
+        env.pop(k, None)
     if preset:
         env["NUMBA_THREADING_LAYER"] = preset
-    code = ("import numpy as np, numba, kernels\n"
+    code = ((f"import ctypes; ctypes.CDLL({gomp!r}, mode=ctypes.RTLD_GLOBAL)\n" if openmp_first else "")
+            + "import numpy as np, numba, kernels\n"
             "kernels.batchnorm_forward_train(np.ones((2, 3, 4), np.float32), None, None)\n"
             "print(numba.threading_layer())\n")
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env,
                          capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr
-    assert out.stdout.strip() == expected
+    assert (out.stdout.strip() == "workqueue") == expect_workqueue, out.stdout
 
 
 # ---------------------------------------------------------------- argument checking
