@@ -198,13 +198,13 @@ DIRECT_MAX_K = 64        # use the direct kernels when Cg*kh*kw is at most this
 
 
 @njit(cache=True)
-def _patch_matrix(x, n, c0, geom, patch):
-    """patch[(c, p, q), (i, j)] = x[n, c0 + c, i*sh - ph + p*dh, j*sw - pw + q*dw], 0 outside:
-    the K x L im2col matrix of image n for the channels c0 .. c0 + Cg - 1."""
+def patch_index(Cg, H, W, geom):
+    """index[(c, p, q), (i, j)] = (c*H + h)*W + v with h = i*sh - ph + p*dh, v = j*sw - pw + q*dw:
+    where in one image's Cg channels (flattened) each entry of its K x L patch matrix is
+    read from; -1 in the padding. im2col reads through this map and col2im, its adjoint,
+    adds back through the same map."""
     kh, kw, sh, sw, ph, pw, dh, dw, Ho, Wo = geom
-    H, W = x.shape[2], x.shape[3]
-    Cg = patch.shape[0] // (kh * kw)
-    patch[:, :] = 0
+    index = np.full((Cg * kh * kw, Ho * Wo), -1, dtype=np.int64)
     for c in range(Cg):
         for p in range(kh):
             i0, i1 = valid_range(H, Ho, p, sh, ph, dh)
@@ -214,21 +214,31 @@ def _patch_matrix(x, n, c0, geom, patch):
                 for i in range(i0, i1):
                     h = in_coord(i, p, sh, ph, dh)
                     for j in range(j0, j1):
-                        patch[k, i * Wo + j] = x[n, c0 + c, h, in_coord(j, q, sw, pw, dw)]
+                        index[k, i * Wo + j] = (c * H + h) * W + in_coord(j, q, sw, pw, dw)
+    return index
+
+
+@njit(cache=True)
+def _gather(src, index, patch):
+    """patch[k, l] = src[index[k, l]], 0 where the index is -1: im2col of one image."""
+    K, L = index.shape
+    for k in range(K):
+        for l in range(L):
+            s = index[k, l]
+            patch[k, l] = src[s] if s >= 0 else 0
 
 
 @njit(parallel=True, cache=True, fastmath=REDUCE_MATH)
-def _direct_forward(x, wk, geom, bias, y):
+def _direct_forward(x, wk, index, bias, y):
     """y[n, g*Og + o, l] = sum_k wk[g, o, k] * patch[k, l] (+ bias), wk = w as (G, Og, K).
 
-    x: (N, C, H, W); y: (N, O, L). One task per (image, group)."""
+    x: (N, G, Cg*H*W); y: (N, O, L). One task per (image, group)."""
     G, Og, K = wk.shape
     N, O, L = y.shape
-    Cg = x.shape[1] // G
     for t in prange(N * G):
         n, g = t // G, t % G
         patch = np.empty((K, L), dtype=x.dtype)
-        _patch_matrix(x, n, g * Cg, geom, patch)
+        _gather(x[n, g], index, patch)
         for o in range(Og):
             out = y[n, g * Og + o]
             out[:] = 0
@@ -241,14 +251,12 @@ def _direct_forward(x, wk, geom, bias, y):
 
 
 @njit(parallel=True, cache=True, fastmath=REDUCE_MATH)
-def _direct_grad_input(gy, wk, geom, bias, gx):
+def _direct_grad_input(gy, wk, index, bias, gx):
     """gx[n, group g] = col2im(wk[g].T @ gy[n, group g]) (+ bias): the adjoint of _direct_forward.
 
-    gy: (N, O, L); gx: (N, C, H, W). One task per (image, group); it writes only its image."""
-    kh, kw, sh, sw, ph, pw, dh, dw, Ho, Wo = geom
+    gy: (N, O, L); gx: (N, G, Cg*H*W). One task per (image, group); it writes only its image."""
     G, Og, K = wk.shape
-    N, C, H, W = gx.shape
-    Cg, L = C // G, gy.shape[2]
+    N, L = gy.shape[0], gy.shape[2]
     for t in prange(N * G):
         n, g = t // G, t % G
         gpatch = np.zeros((K, L), dtype=gx.dtype)        # gpatch = wk[g].T @ gy[n, group]
@@ -258,36 +266,34 @@ def _direct_grad_input(gy, wk, geom, bias, gx):
                 a = wk[g, o, k]
                 for l in range(L):
                     gpatch[k, l] += a * src[l]
-        for c in range(Cg):                               # col2im of one image
-            img = gx[n, g * Cg + c]
-            img[:, :] = 0
-            for p in range(kh):
-                i0, i1 = valid_range(H, Ho, p, sh, ph, dh)
-                for q in range(kw):
-                    k = (c * kh + p) * kw + q
-                    j0, j1 = valid_range(W, Wo, q, sw, pw, dw)
-                    for i in range(i0, i1):
-                        h = in_coord(i, p, sh, ph, dh)
-                        for j in range(j0, j1):
-                            img[h, in_coord(j, q, sw, pw, dw)] += gpatch[k, i * Wo + j]
-            if bias is not None:
-                img += bias[g * Cg + c]
+        img = gx[n, g]                                    # col2im: add back through the map
+        img[:] = 0
+        for k in range(K):
+            for l in range(L):
+                s = index[k, l]
+                if s >= 0:
+                    img[s] += gpatch[k, l]
+        if bias is not None:
+            Cg = bias.shape[0] // G
+            HW = img.shape[0] // Cg
+            for c in range(Cg):
+                img[c * HW:(c + 1) * HW] += bias[g * Cg + c]
 
 
 @njit(parallel=True, cache=True, fastmath=REDUCE_MATH)
-def _direct_grad_weight(x, gy, geom, per_chunk, partial):
+def _direct_grad_weight(x, gy, index, per_chunk, partial):
     """partial[b, g, o, k] = sum over the images n of chunk b of sum_l gy[n, g*Og + o, l] * patch[k, l].
 
-    The images are split into fixed chunks (not one per thread), so the sum is the same
-    for every thread count; the caller adds the chunks up. float64 accumulators."""
+    x: (N, G, Cg*H*W); gy: (N, O, L). The images are split into fixed chunks (not one per
+    thread), so the sum is the same for every thread count; the caller adds the chunks
+    up. float64 accumulators."""
     chunks, G, Og, K = partial.shape
     N, L = x.shape[0], gy.shape[2]
-    Cg = x.shape[1] // G
     for t in prange(chunks * G):
         b, g = t // G, t % G
         patch = np.empty((K, L), dtype=x.dtype)
         for n in range(b * per_chunk, min(N, (b + 1) * per_chunk)):
-            _patch_matrix(x, n, g * Cg, geom, patch)
+            _gather(x[n, g], index, patch)
             for o in range(Og):
                 src = gy[n, g * Og + o]
                 for k in range(K):
@@ -295,7 +301,6 @@ def _direct_grad_weight(x, gy, geom, per_chunk, partial):
                     for l in range(L):
                         s += src[l] * patch[k, l]
                     partial[b, g, o, k] += s
-
 
 
 class _Conv:
@@ -327,6 +332,14 @@ class _Conv:
         wr = np.ascontiguousarray(w5.transpose(0, 1, 3, 4, 2))
         return wr.reshape(self.G, self.Og, self.K)
 
+    def patch_index(self):
+        """The gather/scatter map of the direct kernels (see patch_index)."""
+        return patch_index(self.Cg, self.H, self.W, self.geom)
+
+    def per_group(self, a):
+        """(N, C, H, W) C-contiguous -> the view (N, G, Cg*H*W): one row per image and group."""
+        return a.reshape(self.N, self.G, self.Cg * self.H * self.W)
+
     def group(self, g):
         """The columns of group g's output channels in a channels-last (M, O) array."""
         return slice(g * self.Og, (g + 1) * self.Og)
@@ -348,8 +361,8 @@ def conv2d_forward(x, w, stride=1, padding=0, dilation=1, groups=1, bias=None):
     w = np.ascontiguousarray(w, dtype=dt)
     if cv.K <= DIRECT_MAX_K:
         y = np.empty((cv.N, cv.O, cv.Ho, cv.Wo), dtype=dt)
-        _direct_forward(x, w.reshape(cv.G, cv.Og, cv.K), cv.geom, _bias(bias, cv.O, dt),
-                        y.reshape(cv.N, cv.O, cv.Ho * cv.Wo))
+        _direct_forward(cv.per_group(x), w.reshape(cv.G, cv.Og, cv.K), cv.patch_index(),
+                        _bias(bias, cv.O, dt), y.reshape(cv.N, cv.O, cv.Ho * cv.Wo))
         return y
     cols, wr = cv.cols(x), cv.wr(w)
     yh = np.empty((cv.M, cv.O), dtype=dt)
@@ -369,7 +382,7 @@ def conv2d_grad_input(gy, w, x_shape, stride=1, padding=0, dilation=1, groups=1,
     if cv.K <= DIRECT_MAX_K:
         gx = np.empty((cv.N, cv.C, cv.H, cv.W), dtype=dt)
         _direct_grad_input(gy.reshape(cv.N, cv.O, cv.Ho * cv.Wo), w.reshape(cv.G, cv.Og, cv.K),
-                           cv.geom, _bias(bias, cv.C, dt), gx)
+                           cv.patch_index(), _bias(bias, cv.C, dt), cv.per_group(gx))
         return gx
     gyh = to_channels_last(gy)                                          # (M, O)
     wr = cv.wr(w)
@@ -394,7 +407,8 @@ def conv2d_grad_weight(x, gy, w_shape, stride=1, padding=0, dilation=1, groups=1
     if cv.K <= DIRECT_MAX_K:
         per_chunk = 4
         partial = np.zeros((-(-cv.N // per_chunk), cv.G, cv.Og, cv.K))
-        _direct_grad_weight(x, gy.reshape(cv.N, cv.O, cv.Ho * cv.Wo), cv.geom, per_chunk, partial)
+        _direct_grad_weight(cv.per_group(x), gy.reshape(cv.N, cv.O, cv.Ho * cv.Wo),
+                            cv.patch_index(), per_chunk, partial)
         return partial.sum(axis=0).astype(dt).reshape(w_shape)
     cols = cv.cols(x)
     gyh = to_channels_last(gy)                                          # (M, O)
