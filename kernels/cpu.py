@@ -29,6 +29,9 @@ OpenBLAS splits the work over the rows of the result, and a result with only Og 
 rows (``wr[g] @ cols[g].T``) ran 1.5-4x slower on 2 threads here, same flops. The
 ``.T`` are views: BLAS reads a transposed operand in place.
 
+Few input channels (K = Cg*kh*kw <= DIRECT_MAX_K): direct loops per image instead,
+gathering each image's K x L patch matrix through one index map (see the section below).
+
 Batch norm: direct loops
 ------------------------
 Memory-bound, so one loop per statistic over each channel, channels in parallel,
