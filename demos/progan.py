@@ -36,14 +36,14 @@ TINY = bool(os.environ.get("MINIGEN_TINY"))
 
 def build_parser():
     # the growth schedule sets the length (--steps / --epochs are not used)
-    p = arg_parser(__doc__.splitlines()[0], steps=0, batch_size=32, lr=1e-3, out="out/progan")
+    p = arg_parser(__doc__.splitlines()[0], steps=0, batch_size=16, lr=1e-3, out="out/progan")
     p.add_argument("--full", action="store_true", help="the full Fashion-MNIST files")
-    p.add_argument("--stable-steps", type=int, default=3 if TINY else 400,
+    p.add_argument("--stable-steps", type=int, default=3 if TINY else 200,
                    help="steps at each resolution once faded in")
-    p.add_argument("--fade-steps", type=int, default=3 if TINY else 400,
+    p.add_argument("--fade-steps", type=int, default=3 if TINY else 200,
                    help="steps of each fade-in (alpha 0 -> 1)")
     p.add_argument("--latent-dim", type=int, default=64)
-    p.add_argument("--channels", type=int, nargs=3, default=(8, 4, 4) if TINY else (64, 32, 16),
+    p.add_argument("--channels", type=int, nargs=3, default=(8, 4, 4) if TINY else (32, 16, 8),
                    metavar=("C7", "C14", "C28"), help="feature maps at 7x7, 14x14, 28x28")
     p.add_argument("--n-samples", type=int, default=40 if TINY else 1000,
                    help="generated images per phase for the Frechet distance")
