@@ -23,7 +23,6 @@ import numpy as np
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
 import minigen as mg                                                    # noqa: E402
-import minigen.functional as F                                          # noqa: E402
 from minigen import viz                                                 # noqa: E402
 from minigen.data import DataLoader, FashionMNIST                       # noqa: E402
 from minigen.data.transforms import to_symmetric                        # noqa: E402

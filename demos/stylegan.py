@@ -39,12 +39,12 @@ PSIS = (0.0, 0.25, 0.5, 0.75, 1.0)
 
 
 def build_parser():
-    p = arg_parser(__doc__.splitlines()[0], steps=4 if TINY else 1500, batch_size=32, lr=1e-3,
+    p = arg_parser(__doc__.splitlines()[0], steps=4 if TINY else 600, batch_size=16, lr=1e-3,
                    out="out/stylegan")
     p.add_argument("--full", action="store_true", help="the full Fashion-MNIST files")
     p.add_argument("--latent-dim", type=int, default=32, help="size of z and of w")
     p.add_argument("--mapping-layers", type=int, default=4)
-    p.add_argument("--channels", type=int, nargs=3, default=(8, 4, 4) if TINY else (64, 32, 16),
+    p.add_argument("--channels", type=int, nargs=3, default=(8, 4, 4) if TINY else (32, 16, 8),
                    metavar=("C7", "C14", "C28"))
     p.add_argument("--r1", type=float, default=1.0, help="gamma of the R1 penalty")
     p.add_argument("--mixing-prob", type=float, default=0.9, help="mixing regularisation")

@@ -112,6 +112,7 @@ class ProGenerator(_Grows):
         c, s = self.channels, self.resolutions[0]
         act = lambda: nn.LeakyReLU(0.2)
         self.input_norm = nn.PixelNorm()
+        # gain sqrt(2) / 4 for the first dense layer, as in the paper's code
         self.dense = nn.EqualizedLinear(self.latent_dim, c[0] * s * s, gain=math.sqrt(2) / 4)
         self.start = nn.Sequential(act(), nn.PixelNorm(), _conv3(c[0], c[0]), act(), nn.PixelNorm())
         self.blocks = nn.ModuleList([
