@@ -85,3 +85,26 @@ def test_dcgan_demo_wgan_gp_tiny(tmp_path):
     assert "'norm': 'layer'" in out and "wasserstein" in out
     results = json.load(open(tmp_path / "results.json"))
     assert results["loss_settings"]["n_critic"] == 5
+
+
+TOY_SHORT = ["--data", "8gaussians", "--loss", "wgan-gp", "--hidden", "64", "--batch-size", "128",
+             "--lr", "2e-3", "--no-plots", "--checkpoint-every", "0", "--seed", "0"]
+
+
+def test_toy_demo_same_seed_same_samples_bit_for_bit(tmp_path):
+    demo = load_demo("gan_toy")
+    for run in ("a", "b"):
+        demo.main(TOY_SHORT + ["--steps", "15", "--out", str(tmp_path / run)])
+    a, b = np.load(tmp_path / "a" / "samples.npy"), np.load(tmp_path / "b" / "samples.npy")
+    np.testing.assert_array_equal(a, b)
+    c = demo.main(TOY_SHORT[:-1] + ["1", "--steps", "15", "--out", str(tmp_path / "c")])
+    assert not np.array_equal(a, np.load(tmp_path / "c" / "samples.npy"))   # the seed matters
+    assert c["settings"]["seed"] == 1
+
+
+@pytest.mark.slow
+def test_toy_wgan_gp_short_run_covers_the_ring(tmp_path):
+    """400 generator steps (2,000 critic steps with the penalty): >= 7 of the 8 modes get
+    >= 20 of 2,500 samples within 3 std (PacGAN protocol)."""
+    results = load_demo("gan_toy").main(TOY_SHORT + ["--steps", "400", "--out", str(tmp_path)])
+    assert results["modes_covered"] >= 7, results
