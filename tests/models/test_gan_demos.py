@@ -108,3 +108,23 @@ def test_toy_wgan_gp_short_run_covers_the_ring(tmp_path):
     >= 20 of 2,500 samples within 3 std (PacGAN protocol)."""
     results = load_demo("gan_toy").main(TOY_SHORT + ["--steps", "400", "--out", str(tmp_path)])
     assert results["modes_covered"] >= 7, results
+
+
+def test_mode_collapse_table_tiny(tmp_path):
+    summary = load_demo("gan_mode_collapse").main(
+        ["--seeds", "2", "--steps", "3", "--losses", "minimax", "wgan-gp", "--data", "8gaussians",
+         "--extra", "--hidden 8 --batch-size 16", "--out", str(tmp_path)])
+    assert [(s["loss"], s["seeds"]) for s in summary] == [("minimax", 2), ("wgan-gp", 2)]
+    table = open(tmp_path / "table.md").read()
+    assert "| 8gaussians | wgan-gp |" in table and "/ 8 |" in table
+    runs = json.load(open(tmp_path / "results.json"))["runs"]
+    assert {r["seed"] for r in runs} == {0, 1}
+
+
+def test_sweep_tiny(tmp_path):
+    runs = load_demo("gan_sweep").main(["--lr", "1e-3", "--beta1", "0", "0.5", "--n-critic", "1", "2",
+                                        "--steps", "3", "--hidden", "8", "--out", str(tmp_path)])
+    assert len(runs) == 4 and {r["n_critic"] for r in runs} == {1, 2}
+    assert os.path.getsize(tmp_path / "sweep.png") > 10_000
+    settings = json.load(open(tmp_path / "lr0.001_b0.5_nc2" / "results.json"))["loss_settings"]
+    assert settings["betas"] == [0.5, 0.9] and settings["n_critic"] == 2
