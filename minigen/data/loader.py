@@ -129,9 +129,24 @@ class DataLoader:
 
     # -- checkpointing --------------------------------------------------------------
     def state_dict(self) -> dict:
-        return {"seed": self.seed, "epoch": self.epoch, "batch": self.batch}
+        """The position (seed, epoch, batch) and what gives it its meaning (the batch
+        size, the data set's length, shuffle, drop_last), checked on loading."""
+        return {"seed": self.seed, "epoch": self.epoch, "batch": self.batch,
+                "batch_size": self.batch_size, "length": len(self.dataset),
+                "shuffle": self.shuffle, "drop_last": self.drop_last}
 
     def load_state_dict(self, state: dict) -> None:
+        """Continue from a saved position; a position saved with another batch size, data
+        set length, shuffle or drop_last would mean other batches, so it is refused
+        (ValueError naming the setting).  The seed is part of the position and is taken."""
+        now = {"batch_size": self.batch_size, "length": len(self.dataset),
+               "shuffle": self.shuffle, "drop_last": self.drop_last}
+        changed = [f"{name} {state[name]!r} when saved, {value!r} now"
+                   for name, value in now.items() if name in state and state[name] != value]
+        if changed:
+            raise ValueError("the DataLoader position was saved with other settings: "
+                             + "; ".join(changed) + " (the saved batch number would point "
+                             "at other data)")
         self.seed = int(state["seed"])
         self.epoch = int(state["epoch"])
         self.batch = int(state["batch"])
