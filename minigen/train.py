@@ -51,7 +51,7 @@ from minigen import _checks
 
 __all__ = ["arg_parser", "demo_parser", "Loop", "ResumeError", "CHECKPOINT_NAME", "LOG_NAME",
            "positive_int_arg", "non_negative_int_arg", "seed_arg", "positive_float_arg",
-           "non_negative_float_arg", "out_dir_arg"]
+           "non_negative_float_arg", "positive_int_list_arg", "out_dir_arg"]
 
 CHECKPOINT_NAME = "checkpoint.npz"
 LOG_NAME = "log.csv"
@@ -83,6 +83,14 @@ positive_int_arg = _argparse_type(_checks.positive_int, "positive_int")
 non_negative_int_arg = _argparse_type(_checks.non_negative_int, "non_negative_int")
 #: ``type=`` for --seed: 0 .. 2**64 - 1
 seed_arg = _argparse_type(_checks.seed_value, "seed")
+
+
+def positive_int_list_arg(text):
+    """``type=`` for a comma-separated list of integers >= 1 (``--ranks 1,2,5``)."""
+    parts = [part.strip() for part in text.split(",")]
+    if not all(parts):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a comma-separated list of integers")
+    return [positive_int_arg(part) for part in parts]
 
 
 def positive_float_arg(text):

@@ -204,3 +204,25 @@ def test_help_documents_what_resume_refuses(capsys):
     text = " ".join(capsys.readouterr().out.split())
     assert "--resume continues OUT/checkpoint.npz exactly, so it refuses" in text
     assert "--lr, --batch-size, --seed" in text
+
+
+# -- zero or negative lengths are refused, not run as nothing --------------------------------
+@pytest.mark.parametrize("length, message", [(dict(steps=-5), "steps must be at least 1, got -5"),
+                                             (dict(steps=0), "steps must be at least 1, got 0"),
+                                             (dict(epochs=-1), "epochs must be at least 1, got -1"),
+                                             (dict(steps=2.5), "steps must be an integer")])
+def test_loop_refuses_lengths_below_one(tmp_path, length, message):
+    _, _, loader = _problem()
+    with pytest.raises((ValueError, TypeError), match=message):
+        Loop(loader, out=str(tmp_path), progress=False, **length)
+
+
+def test_arg_parser_refuses_bad_lengths_at_parse_time(capsys):
+    p = arg_parser("demo", epochs=3)
+    for argv in (["--epochs", "-1"], ["--steps", "0"], ["--batch-size", "0"], ["--lr", "-1"],
+                 ["--seed", "-3"]):
+        with pytest.raises(SystemExit):
+            p.parse_args(argv)
+        assert f"argument {argv[0]}" in capsys.readouterr().err
+    with pytest.raises(ValueError, match="exactly one of"):
+        arg_parser("demo", steps=0, epochs=1)

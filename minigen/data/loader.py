@@ -83,6 +83,12 @@ class DataLoader:
         # the position: the next batch to yield is batch `batch` of epoch `epoch`
         self.epoch = 0
         self.batch = 0
+        if len(self) == 0:                   # every epoch would be empty: nothing would train
+            n = len(self.dataset)
+            raise ValueError("DataLoader: the data set is empty" if n == 0 else
+                             f"DataLoader: drop_last=True with batch_size={self.batch_size} "
+                             f"larger than the {n} samples: every epoch would be empty "
+                             f"(use a smaller batch or drop_last=False)")
 
     def __len__(self) -> int:
         """Batches per epoch."""
@@ -122,8 +128,6 @@ class DataLoader:
 
     def forever(self):
         """Yield batches endlessly, epoch after epoch (for step-counted training)."""
-        if len(self) == 0:
-            raise ValueError("the data set is smaller than one batch (drop_last=True)")
         while True:
             yield from self
 

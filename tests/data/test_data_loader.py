@@ -92,8 +92,8 @@ def test_forever_crosses_epochs_and_refuses_empty():
     loader = DataLoader(_data(10), batch_size=4, drop_last=True, device=None)
     batches = [b for _, b in zip(range(5), loader.forever())]
     assert len(batches) == 5 and loader.epoch == 2 and loader.batch == 1
-    with pytest.raises(ValueError, match="smaller than one batch"):
-        next(DataLoader(_data(3), batch_size=4, drop_last=True, device=None).forever())
+    with pytest.raises(ValueError, match="larger than the 3 samples"):
+        DataLoader(_data(3), batch_size=4, drop_last=True, device=None)
     with pytest.raises(ValueError, match="batch_size"):
         DataLoader(_data(3), batch_size=0)
     with pytest.raises(ValueError, match="differ in length"):
@@ -108,3 +108,12 @@ def test_batches_become_minigen_tensors_on_the_device():
     assert bx.dtype == np.float32 and by.dtype == np.int64 and not bx.requires_grad
     np.testing.assert_array_equal(bx.numpy(), x[:4])
     np.testing.assert_array_equal(by.numpy(), y[:4])
+
+
+def test_a_loader_that_would_yield_nothing_is_refused():
+    x = np.zeros((10, 2), np.float32)
+    with pytest.raises(ValueError, match=r"drop_last=True with batch_size=16 larger than the 10"):
+        DataLoader(x, 16, drop_last=True)
+    with pytest.raises(ValueError, match="empty"):
+        DataLoader(x[:0], 4)
+    assert len(DataLoader(x, 16)) == 1                  # without drop_last: one short batch
