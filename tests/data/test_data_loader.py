@@ -27,7 +27,8 @@ def test_each_example_once_per_epoch_and_batch_sizes():
     assert [len(b) for b in epoch] == [5, 5, 5, 5, 3]
     assert sorted(sum(epoch, [])) == list(range(23))
     assert sum(epoch, []) != list(range(23))              # shuffled
-    assert loader.state_dict() == {"seed": 0, "epoch": 1, "batch": 0}
+    assert loader.state_dict() == {"seed": 0, "epoch": 1, "batch": 0, "batch_size": 5,
+                                   "length": 23, "shuffle": True, "drop_last": False}
 
 
 def test_drop_last_and_no_shuffle():
