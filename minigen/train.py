@@ -5,7 +5,7 @@ A demo keeps its training step in plain sight and lets :class:`Loop` do the chor
     args = arg_parser("VAE on Fashion-MNIST", steps=3000, lr=1e-3).parse_args()
     mg.manual_seed(args.seed)
     model = ...; opt = mg.optim.Adam(model.parameters(), lr=args.lr)
-    loader = DataLoader(x_train, args.batch_size, seed=args.seed, device=args.device)
+    loader = DataLoader(x_train, args.batch_size, shuffle=True, seed=args.seed, device=args.device)
 
     loop = Loop(loader, args, state={"model": model, "optimizer": opt})
     for x in loop:                            # resumes by itself with --resume

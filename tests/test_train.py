@@ -39,7 +39,7 @@ def _problem(seed=0):
     y = rng.integers(0, 3, 37)
     model = nn.Sequential(nn.Linear(6, 8), nn.ReLU(), nn.Linear(8, 3))
     opt = mg.optim.Adam(model.parameters(), lr=0.05)
-    loader = DataLoader((x, y), batch_size=8, seed=1, transform=binarize_dynamic)
+    loader = DataLoader((x, y), batch_size=8, shuffle=True, seed=1, transform=binarize_dynamic)
     return model, opt, loader
 
 
