@@ -26,7 +26,8 @@ from minigen.ops.reduce import norm  # noqa: E402,F401
 clamp = clip
 from minigen.creation import (  # noqa: E402,F401
     tensor, as_tensor, zeros, ones, full, zeros_like, ones_like, full_like, arange, eye,
-    rand, randn, randint, normal, rand_like, randn_like, normal_like, randint_like)
+    rand, randn, randint, normal, rand_like, randn_like, normal_like, randint_like, from_numpy,
+    is_tensor, empty, linspace, randperm)
 
 __version__ = "0.1.0"
 

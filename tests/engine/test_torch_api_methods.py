@@ -156,3 +156,23 @@ def test_size_method_everywhere_the_engine_counts_elements():
     with pytest.raises(mg.ShapeError, match="6 elements"):
         x.reshape(4, 2)
     assert bool(mg.tensor([3.0])) and mg.tensor([[2.0]]).item() == 2.0
+
+
+def test_constructors_under_torch_names():
+    a = np.arange(3.0)
+    t = mg.from_numpy(a)
+    assert t.data is a and t.dtype == np.float64 and mg.is_tensor(t) and not mg.is_tensor(a)
+    with pytest.raises(TypeError, match="numpy.ndarray"):
+        mg.from_numpy([1.0, 2.0])
+    assert mg.empty(2, 3).shape == (2, 3) and mg.empty(2, 3).dtype == np.float32
+    np.testing.assert_allclose(mg.linspace(0, 1, 5).numpy(), [0, 0.25, 0.5, 0.75, 1.0])
+    mg.manual_seed(3)
+    p = mg.randperm(6)
+    assert sorted(p.tolist()) == list(range(6)) and p.dtype == np.int64
+    mg.manual_seed(3)
+    assert mg.randperm(6).tolist() == p.tolist()
+
+
+def test_linspace_matches_pytorch():
+    torch = pytest.importorskip("torch")
+    np.testing.assert_allclose(mg.linspace(-2, 3, 7).numpy(), torch.linspace(-2, 3, 7).numpy(), rtol=1e-6)
