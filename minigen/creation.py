@@ -76,9 +76,13 @@ def full_like(x, fill_value, dtype=None, requires_grad=False):
     return full(x.shape, fill_value, dtype or x.dtype, x.device, requires_grad)
 
 
-def arange(*args, dtype=None, device=None):
+def arange(*args, dtype=None, device=None, requires_grad=False):
+    """Like torch.arange: integer arguments give int64, a float argument float32 (NumPy's
+    np.arange would give float64)."""
     xp = backend.array_module_for(_device(device))
-    return Tensor(xp.arange(*args, dtype=dtype))
+    if dtype is None:
+        dtype = DEFAULT_DTYPE if any(isinstance(a, float) for a in args) else np.int64
+    return Tensor(xp.arange(*args, dtype=dtype), requires_grad=requires_grad)
 
 
 def eye(n, m=None, dtype=DEFAULT_DTYPE, device=None):

@@ -169,3 +169,14 @@ def test_transpose_gradient_swaps_back():
     w = mg.tensor(np.arange(24, dtype=np.float32).reshape(4, 3, 2))
     (x.transpose(0, 2) * w).sum().backward()
     np.testing.assert_allclose(x.grad.numpy(), w.numpy().transpose(2, 1, 0))
+
+
+@pytest.mark.parametrize("args", [(5,), (1, 7, 2), (0.0, 1.0, 0.25), (0, 2.5)])
+def test_arange_dtype_is_pytorchs(args):
+    """np.arange(0., 1., .25) is float64; torch's (and minigen's) is float32."""
+    ours = mg.arange(*args)
+    expected = np.float32 if any(isinstance(a, float) for a in args) else np.int64
+    assert ours.dtype == expected
+    np.testing.assert_allclose(ours.numpy(), np.arange(*args))
+    torch = pytest.importorskip("torch")
+    assert str(torch.arange(*args).dtype) == f"torch.{np.dtype(expected).name}"
