@@ -42,7 +42,8 @@ from minigen.data import TOY_2D_NAMES, DataLoader, toy_2d               # noqa: 
 from minigen.models.gan import (LOSSES, G_LOSSES, GANTrainer, ToyDiscriminator,   # noqa: E402
                                 ToyGenerator, checked_resume)
 from minigen.metrics import mode_stats                                  # noqa: E402
-from minigen.train import Loop, arg_parser                              # noqa: E402
+from minigen.train import (Loop, arg_parser, non_negative_float_arg, non_negative_int_arg,  # noqa: E402
+                           positive_float_arg, positive_int_arg)
 
 #: the per-loss defaults (see the module docstring)
 LOSS_DEFAULTS = {
@@ -65,17 +66,17 @@ def build_parser():
     p.add_argument("--loss", choices=LOSSES, default="wgan-gp",
                    help="; ".join(f"{k}: " + ", ".join(f"{a} {b}" for a, b in v.items())
                                   for k, v in LOSS_DEFAULTS.items()))
-    p.add_argument("--betas", type=float, nargs=2, default=None, help="Adam's (beta1, beta2)")
-    p.add_argument("--n-critic", type=int, default=None, help="D updates per G update")
-    p.add_argument("--gp-weight", type=float, default=None, help="lambda of WGAN-GP")
-    p.add_argument("--r1", type=float, default=0.0, help="gamma of the R1 penalty (0: off)")
-    p.add_argument("--clip", type=float, default=None, help="WGAN weight clipping bound")
-    p.add_argument("--latent-dim", type=int, default=2)
-    p.add_argument("--hidden", type=int, default=128)
-    p.add_argument("--depth", type=int, default=3, help="hidden layers of G and of D")
-    p.add_argument("--ema", type=float, default=0.0, help="EMA decay of G's weights (0: off)")
-    p.add_argument("--frames", type=int, default=16, help="snapshots of G over training (GIF)")
-    p.add_argument("--no-plots", action="store_true", help="numbers only (sweeps)")
+    p.add_argument("--betas", type=non_negative_float_arg, nargs=2, default=None, help="Adam's (beta1, beta2)")
+    p.add_argument("--n-critic", type=positive_int_arg, default=None, help="D updates per G update")
+    p.add_argument("--gp-weight", type=non_negative_float_arg, default=None, help="lambda of WGAN-GP")
+    p.add_argument("--r1", type=non_negative_float_arg, default=0.0, help="gamma of the R1 penalty (0: off)")
+    p.add_argument("--clip", type=positive_float_arg, default=None, help="WGAN weight clipping bound")
+    p.add_argument("--latent-dim", type=positive_int_arg, default=2)
+    p.add_argument("--hidden", type=positive_int_arg, default=128)
+    p.add_argument("--depth", type=positive_int_arg, default=3, help="hidden layers of G and of D")
+    p.add_argument("--ema", type=non_negative_float_arg, default=0.0, help="EMA decay of G's weights (0: off)")
+    p.add_argument("--frames", type=positive_int_arg, may_change_on_resume=True, default=16, help="snapshots of G over training (GIF)")
+    p.add_argument("--no-plots", action="store_true", may_change_on_resume=True, help="numbers only (sweeps)")
     return p
 
 

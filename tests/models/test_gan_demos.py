@@ -94,10 +94,10 @@ TOY_SHORT = ["--data", "8gaussians", "--loss", "wgan-gp", "--hidden", "64", "--b
 def test_toy_demo_same_seed_same_samples_bit_for_bit(tmp_path):
     demo = load_demo("gan_toy")
     for run in ("a", "b"):
-        demo.main(TOY_SHORT + ["--steps", "15", "--out", str(tmp_path / run)])
+        demo.main(TOY_SHORT + ["--steps", "5", "--out", str(tmp_path / run)])
     a, b = np.load(tmp_path / "a" / "samples.npy"), np.load(tmp_path / "b" / "samples.npy")
     np.testing.assert_array_equal(a, b)
-    c = demo.main(TOY_SHORT[:-1] + ["1", "--steps", "15", "--out", str(tmp_path / "c")])
+    c = demo.main(TOY_SHORT[:-1] + ["1", "--steps", "5", "--out", str(tmp_path / "c")])
     assert not np.array_equal(a, np.load(tmp_path / "c" / "samples.npy"))   # the seed matters
     assert c["settings"]["seed"] == 1
 
