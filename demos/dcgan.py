@@ -50,7 +50,7 @@ LOSS_DEFAULTS = {
 
 
 def build_parser():
-    p = arg_parser(__doc__.splitlines()[0], epochs=10, batch_size=64, lr=None, out="out/dcgan",
+    p = arg_parser(__doc__.splitlines()[0], epochs=20, batch_size=64, lr=None, out="out/dcgan",
                    checkpoint_every=500)
     p.add_argument("--full", action="store_true", help="the full Fashion-MNIST files")
     p.add_argument("--loss", choices=LOSSES, default="nonsaturating")
@@ -60,7 +60,7 @@ def build_parser():
     p.add_argument("--clip", type=positive_float_arg, default=None)
     p.add_argument("--critic-norm", choices=("batch", "layer", "none"), default=None)
     p.add_argument("--latent-dim", type=positive_int_arg, default=100)
-    p.add_argument("--channels", type=positive_int_arg, default=64, help="c: G and D have c and 2c channels")
+    p.add_argument("--channels", type=positive_int_arg, default=32, help="c: G and D have c and 2c channels")
     p.add_argument("--ema", type=non_negative_float_arg, default=0.0, help="EMA decay of G's weights (0: off)")
     p.add_argument("--n-samples", type=positive_int_arg, may_change_on_resume=True, default=5000, help="samples for the metrics")
     p.add_argument("--metrics-every", type=positive_int_arg, may_change_on_resume=True, default=1, help="epochs between metrics")
@@ -126,7 +126,7 @@ def main(argv=None):
                                         nrow=8, value_range=(0, 1),
                                         title=f"{args.loss}, epoch {epoch} (step {loop.step})"))
             if epoch % args.metrics_every == 0 or loop.step == loop.total_steps:
-                fake = to_unit(trainer.generate(args.n_samples))
+                fake = to_unit(trainer.generate(args.n_samples, seed=args.seed + 1))
                 quality, why_not = sample_metrics(fake, test_images, seed=args.seed)
                 if quality is not None:
                     loop.log(**{k: v for k, v in quality.items()})
@@ -138,7 +138,7 @@ def main(argv=None):
                     print(f"  metrics skipped ({why_not})")
     train_seconds = time.time() - started
 
-    fake = to_unit(trainer.generate(args.n_samples))
+    fake = to_unit(trainer.generate(args.n_samples, seed=args.seed + 1))
     np.save(os.path.join(args.out, "samples.npy"), fake)
     results = {"settings": vars(args), "loss_settings": s, "data": data.source,
                "train_images": len(x_train), "steps": loop.step, "epochs": loop.epoch,

@@ -151,7 +151,7 @@ def main(argv=None, minibatch=None):
                 snapshots.append((loop.step, trainer.G(z_fixed).numpy()))
     train_seconds = time.time() - started
 
-    samples = trainer.generate(N_SAMPLES).astype(np.float32)
+    samples = trainer.generate(N_SAMPLES, seed=args.seed + 1).astype(np.float32)
     np.save(os.path.join(args.out, "samples.npy"), samples)
     results = {"settings": vars(args), "loss_settings": s, "steps": loop.step,
                "train_seconds": round(train_seconds, 1), "protocol": PROTOCOL,
