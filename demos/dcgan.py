@@ -37,7 +37,8 @@ from minigen.data import DataLoader                                     # noqa: 
 from minigen.models.gan import (LOSSES, GANTrainer, checked_resume, dcgan_discriminator,  # noqa: E402
                                 dcgan_generator, dcgan_init_)
 from minigen.models.vae import load_fashion_mnist, sample_metrics       # noqa: E402
-from minigen.train import Loop, arg_parser                              # noqa: E402
+from minigen.train import (Loop, arg_parser, non_negative_float_arg, non_negative_int_arg,  # noqa: E402
+                           positive_float_arg, positive_int_arg)
 
 LOSS_DEFAULTS = {
     "nonsaturating": dict(optimizer="adam", lr=2e-4, betas=(0.5, 0.999), n_critic=1, norm="batch"),
@@ -49,20 +50,20 @@ LOSS_DEFAULTS = {
 
 
 def build_parser():
-    p = arg_parser(__doc__.splitlines()[0], epochs=10, batch_size=64, lr=None, out="out/dcgan",
+    p = arg_parser(__doc__.splitlines()[0], epochs=20, batch_size=64, lr=None, out="out/dcgan",
                    checkpoint_every=500)
     p.add_argument("--full", action="store_true", help="the full Fashion-MNIST files")
     p.add_argument("--loss", choices=LOSSES, default="nonsaturating")
-    p.add_argument("--betas", type=float, nargs=2, default=None)
-    p.add_argument("--n-critic", type=int, default=None)
-    p.add_argument("--gp-weight", type=float, default=None)
-    p.add_argument("--clip", type=float, default=None)
+    p.add_argument("--betas", type=non_negative_float_arg, nargs=2, default=None)
+    p.add_argument("--n-critic", type=positive_int_arg, default=None)
+    p.add_argument("--gp-weight", type=non_negative_float_arg, default=None)
+    p.add_argument("--clip", type=positive_float_arg, default=None)
     p.add_argument("--critic-norm", choices=("batch", "layer", "none"), default=None)
-    p.add_argument("--latent-dim", type=int, default=100)
-    p.add_argument("--channels", type=int, default=64, help="c: G and D have c and 2c channels")
-    p.add_argument("--ema", type=float, default=0.0, help="EMA decay of G's weights (0: off)")
-    p.add_argument("--n-samples", type=int, default=5000, help="samples for the metrics")
-    p.add_argument("--metrics-every", type=int, default=1, help="epochs between metrics")
+    p.add_argument("--latent-dim", type=positive_int_arg, default=100)
+    p.add_argument("--channels", type=positive_int_arg, default=32, help="c: G and D have c and 2c channels")
+    p.add_argument("--ema", type=non_negative_float_arg, default=0.0, help="EMA decay of G's weights (0: off)")
+    p.add_argument("--n-samples", type=positive_int_arg, may_change_on_resume=True, default=5000, help="samples for the metrics")
+    p.add_argument("--metrics-every", type=positive_int_arg, may_change_on_resume=True, default=1, help="epochs between metrics")
     return p
 
 
@@ -105,7 +106,7 @@ def main(argv=None):
     trainer = GANTrainer(G, D, make_optimizer(G.parameters(), s), make_optimizer(D.parameters(), s),
                          loss=args.loss, n_critic=s["n_critic"], gp_weight=s.get("gp_weight", 10.0),
                          clip=s.get("clip"), ema_decay=args.ema or None)
-    count = lambda m: sum(p.size for p in m.parameters())
+    count = lambda m: sum(p.numel() for p in m.parameters())
     print(f"{args.loss}: {s}; G {count(G):,} / D {count(D):,} parameters")
 
     loader = DataLoader(x_train, trainer.loader_batch_size(args.batch_size), seed=args.seed,
@@ -125,7 +126,7 @@ def main(argv=None):
                                         nrow=8, value_range=(0, 1),
                                         title=f"{args.loss}, epoch {epoch} (step {loop.step})"))
             if epoch % args.metrics_every == 0 or loop.step == loop.total_steps:
-                fake = to_unit(trainer.generate(args.n_samples))
+                fake = to_unit(trainer.generate(args.n_samples, seed=args.seed + 1))
                 quality, why_not = sample_metrics(fake, test_images, seed=args.seed)
                 if quality is not None:
                     loop.log(**{k: v for k, v in quality.items()})
@@ -137,7 +138,7 @@ def main(argv=None):
                     print(f"  metrics skipped ({why_not})")
     train_seconds = time.time() - started
 
-    fake = to_unit(trainer.generate(args.n_samples))
+    fake = to_unit(trainer.generate(args.n_samples, seed=args.seed + 1))
     np.save(os.path.join(args.out, "samples.npy"), fake)
     results = {"settings": vars(args), "loss_settings": s, "data": data.source,
                "train_images": len(x_train), "steps": loop.step, "epochs": loop.epoch,

@@ -17,6 +17,7 @@ Data at x = 0, generator a single point theta, linear discriminator D(x) = psi x
 """
 import argparse
 import json
+import math
 import os
 import sys
 
@@ -25,21 +26,35 @@ import numpy as np
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
 from minigen import viz                                                   # noqa: E402
+from minigen.train import (demo_parser, non_negative_float_arg, positive_float_arg,  # noqa: E402
+                           positive_int_arg)
 from minigen.models.gan.dirac import DiracGAN, closed_form_field, closed_form_jacobian  # noqa: E402
 
 
+def finite_float_arg(text):
+    """``type=`` for a finite number of either sign (a starting point)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"value must be finite, got {text}")
+    return value
+
+
 def build_parser():
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0],
-                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument("--lr", type=float, default=0.2, help="step size h of gradient play")
-    p.add_argument("--steps", type=int, default=300)
-    p.add_argument("--r1", type=float, default=0.5, help="gamma of the R1 runs")
-    p.add_argument("--gp-weight", type=float, default=1.0, help="lambda of the WGAN-GP run")
-    p.add_argument("--start", type=float, nargs=2, default=(1.0, 1.0), metavar=("THETA", "PSI"))
-    p.add_argument("--grid", type=int, default=15, help="field arrows per axis")
-    p.add_argument("--seed", type=int, default=0, help="(unused: the game is deterministic)")
-    p.add_argument("--device", choices=("cpu",), default="cpu")
-    p.add_argument("--out", default="out/gan_dirac")
+    p = demo_parser(__doc__.splitlines()[0], out="out/gan_dirac")
+    p.add_argument("--lr", type=positive_float_arg, default=0.2, help="step size h of gradient play")
+    p.add_argument("--steps", type=positive_int_arg, default=300)
+    p.add_argument("--r1", type=positive_float_arg, default=0.5, help="gamma of the R1 runs")
+    p.add_argument("--gp-weight", type=non_negative_float_arg, default=1.0,
+                   help="lambda of the WGAN-GP run")
+    p.add_argument("--start", type=finite_float_arg, nargs=2, default=(1.0, 1.0),
+                   metavar=("THETA", "PSI"))
+    p.add_argument("--grid", type=positive_int_arg, default=15, help="field arrows per axis")
+    p.add_argument("--device", choices=("cpu",), default="cpu",
+                   help="(the game is two numbers: it runs on the CPU; --seed is unused, "
+                        "the game is deterministic)")
     return p
 
 

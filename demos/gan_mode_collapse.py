@@ -9,7 +9,6 @@ protocol (2,500 samples; high quality within 3 std of the nearest mode; a mode i
 covered by >= 20 high-quality samples).  Written: table.md (mean +- std over seeds, and
 how many seeds covered every mode) and results.json with every run.
 """
-import argparse
 import json
 import os
 import sys
@@ -22,22 +21,21 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, ".."))
 sys.path.insert(0, HERE)
 
+from minigen.train import demo_parser, positive_int_arg                   # noqa: E402
+
 LOSSES = ("minimax", "nonsaturating", "wgan", "wgan-gp")
 TOYS = ("8gaussians", "25gaussians")
 
 
 def build_parser():
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0],
-                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument("--seeds", type=int, default=5)
-    p.add_argument("--steps", type=int, default=2000, help="generator updates per run")
+    p = demo_parser(__doc__.splitlines()[0], out="out/gan_mode_collapse")   # --seed: the first seed
+    p.add_argument("--seeds", type=positive_int_arg, default=5)
+    p.add_argument("--steps", type=positive_int_arg, default=2000, help="generator updates per run")
     p.add_argument("--losses", nargs="+", choices=LOSSES, default=list(LOSSES))
     p.add_argument("--data", nargs="+", choices=TOYS, default=list(TOYS))
-    p.add_argument("--jobs", type=int, default=1, help="runs in parallel (processes)")
+    p.add_argument("--jobs", type=positive_int_arg, default=1, help="runs in parallel (processes)")
     p.add_argument("--extra", default="", help="more gan_toy.py flags, e.g. '--hidden 64'")
-    p.add_argument("--seed", type=int, default=0, help="first seed")
     p.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
-    p.add_argument("--out", default="out/gan_mode_collapse")
     return p
 
 

@@ -29,7 +29,7 @@ from minigen import viz                                                  # noqa:
 from minigen.data import TOY_2D_NAMES, toy_2d                            # noqa: E402
 from minigen.models.gan import (ToyDiscriminator, ToyGenerator, d_loss, frozen,   # noqa: E402
                                 g_loss_minimax, g_loss_nonsaturating)
-from minigen.train import arg_parser                                     # noqa: E402
+from minigen.train import arg_parser, positive_int_arg                   # noqa: E402
 
 OBJECTIVES = {"minimax": g_loss_minimax, "nonsaturating": g_loss_nonsaturating}
 
@@ -38,8 +38,8 @@ def build_parser():
     p = arg_parser(__doc__.splitlines()[0], steps=400, batch_size=256, lr=1e-3,
                    out="out/gan_saturation")
     p.add_argument("--data", choices=TOY_2D_NAMES, default="8gaussians")
-    p.add_argument("--hidden", type=int, default=128)
-    p.add_argument("--measure-every", type=int, default=10, help="D steps between measurements")
+    p.add_argument("--hidden", type=positive_int_arg, default=128)
+    p.add_argument("--measure-every", type=positive_int_arg, default=10, help="D steps between measurements")
     return p
 
 

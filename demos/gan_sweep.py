@@ -9,7 +9,6 @@ combination of learning rate x Adam's beta1 x n_critic trains demos/gan_toy.py (
 only) and the heat maps show the modes covered and the high-quality fraction (PacGAN
 protocol), one panel per n_critic.  Written: sweep.png and results.json.
 """
-import argparse
 import itertools
 import json
 import os
@@ -24,24 +23,23 @@ sys.path.insert(0, os.path.join(HERE, ".."))
 sys.path.insert(0, HERE)
 
 from minigen import viz                                                   # noqa: E402
+from minigen.train import (demo_parser, non_negative_float_arg, positive_float_arg,  # noqa: E402
+                           positive_int_arg)
 
 
 def build_parser():
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0],
-                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p = demo_parser(__doc__.splitlines()[0], out="out/gan_sweep")
     p.add_argument("--loss", default="wgan-gp",
                    choices=("minimax", "nonsaturating", "wgan-gp"), help="(Adam-trained losses)")
     p.add_argument("--data", default="25gaussians", choices=("8gaussians", "25gaussians"))
-    p.add_argument("--lr", type=float, nargs="+", default=[1e-4, 1e-3])
-    p.add_argument("--beta1", type=float, nargs="+", default=[0.0, 0.5, 0.9])
-    p.add_argument("--n-critic", type=int, nargs="+", default=[1, 5])
-    p.add_argument("--beta2", type=float, default=0.9)
-    p.add_argument("--steps", type=int, default=500)
-    p.add_argument("--hidden", type=int, default=128)
-    p.add_argument("--jobs", type=int, default=1, help="runs in parallel (processes)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--lr", type=positive_float_arg, nargs="+", default=[1e-4, 1e-3])
+    p.add_argument("--beta1", type=non_negative_float_arg, nargs="+", default=[0.0, 0.5, 0.9])
+    p.add_argument("--n-critic", type=positive_int_arg, nargs="+", default=[1, 5])
+    p.add_argument("--beta2", type=non_negative_float_arg, default=0.9)
+    p.add_argument("--steps", type=positive_int_arg, default=500)
+    p.add_argument("--hidden", type=positive_int_arg, default=128)
+    p.add_argument("--jobs", type=positive_int_arg, default=1, help="runs in parallel (processes)")
     p.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
-    p.add_argument("--out", default="out/gan_sweep")
     return p
 
 

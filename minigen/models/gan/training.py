@@ -119,13 +119,21 @@ class GANTrainer:
             finally:
                 self.G.train(was_training)
 
-    def generate(self, n, batch=1000):
-        """n samples of the (EMA) generator as a NumPy array, in chunks, without a graph."""
+    def generate(self, n, batch=1000, seed=None):
+        """n samples of the (EMA) generator as a NumPy array, in chunks, without a graph.
+
+        With ``seed`` the z come from their own NumPy generator and minigen's RNG is left
+        alone: evaluating during training then does not change the training run."""
         import numpy as np
+        rng = None if seed is None else np.random.default_rng(seed)
         chunks = []
         with mg.no_grad(), self.averaged():
             for i in range(0, n, batch):
-                chunks.append(self.G(self.sample_latent(min(batch, n - i))).numpy())
+                m = min(batch, n - i)
+                z = self.sample_latent(m) if rng is None else mg.tensor(
+                    rng.standard_normal((m, self.G.latent_dim)).astype(np.float32),
+                    device=self._device())
+                chunks.append(self.G(z).numpy())
         return np.concatenate(chunks)
 
     # -- the two turns -------------------------------------------------------------------
