@@ -13,7 +13,6 @@ reverse KL of the high-quality histogram against uniform). Writes results.json (
 run), table.md (means +- std over seeds), samples.png (seed 0 of every cell) and
 samples.npy (the last run's samples, (2500, 2) float32).
 """
-import argparse
 import json
 import os
 import sys
@@ -26,23 +25,23 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 from minigen import viz                                                 # noqa: E402
 from minigen.data import toy_2d                                         # noqa: E402
 from minigen.models.gan.minibatch import MINIBATCH_OPTIONS, train_toy   # noqa: E402
+from minigen.train import demo_parser, positive_float_arg, positive_int_arg   # noqa: E402
 
 TINY = bool(os.environ.get("MINIGEN_TINY"))
 
 
 def build_parser():
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0],
-                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument("--data", nargs="+", default=["25gaussians", "8gaussians"])
+    p = demo_parser(__doc__.splitlines()[0], out="out/gan_modes")      # --out, --seed (the first)
+    p.add_argument("--data", nargs="+", choices=("25gaussians", "8gaussians"),
+                   default=["25gaussians", "8gaussians"])
     p.add_argument("--options", nargs="+", choices=MINIBATCH_OPTIONS, default=list(MINIBATCH_OPTIONS))
-    p.add_argument("--seeds", type=int, default=1 if TINY else 5)
-    p.add_argument("--seed", type=int, default=0, help="first seed")
-    p.add_argument("--steps", type=int, default=5 if TINY else 2000)
-    p.add_argument("--batch-size", type=int, default=16 if TINY else 128)
-    p.add_argument("--hidden", type=int, default=16 if TINY else 128)
-    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--seeds", type=positive_int_arg, default=1 if TINY else 5,
+                   help="seeds per cell: --seed, --seed + 1, ...")
+    p.add_argument("--steps", type=positive_int_arg, default=5 if TINY else 1500)
+    p.add_argument("--batch-size", type=positive_int_arg, default=16 if TINY else 64)
+    p.add_argument("--hidden", type=positive_int_arg, default=16 if TINY else 64)
+    p.add_argument("--lr", type=positive_float_arg, default=1e-3)
     p.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
-    p.add_argument("--out", default="out/gan_modes")
     return p
 
 

@@ -28,25 +28,34 @@ from minigen.data import DataLoader, FashionMNIST                       # noqa: 
 from minigen.data.transforms import to_symmetric                        # noqa: E402
 from minigen.models.gan.progan import (GrowthSchedule, ProDiscriminator, ProGANTrainer,  # noqa: E402
                                        ProGenerator, real_at)
-from minigen.train import Loop, arg_parser                              # noqa: E402
+from minigen.train import (Loop, demo_parser, non_negative_int_arg, positive_float_arg,  # noqa: E402
+                           positive_int_arg)
 
 TINY = bool(os.environ.get("MINIGEN_TINY"))
 
 
 def build_parser():
-    # the growth schedule sets the length (--steps / --epochs are not used)
-    p = arg_parser(__doc__.splitlines()[0], steps=0, batch_size=16, lr=1e-3, out="out/progan")
+    # the growth schedule sets the length, so no --steps / --epochs
+    p = demo_parser(__doc__.splitlines()[0], out="out/progan")
+    p.add_argument("--batch-size", type=positive_int_arg, default=16)
+    p.add_argument("--lr", type=positive_float_arg, default=1e-3, help="Adam's learning rate")
+    p.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
+    p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.npz")
+    p.add_argument("--checkpoint-every", type=non_negative_int_arg, default=1000, metavar="N")
     p.add_argument("--full", action="store_true", help="the full Fashion-MNIST files")
-    p.add_argument("--stable-steps", type=int, default=3 if TINY else 200,
+    p.add_argument("--stable-steps", type=positive_int_arg, default=3 if TINY else 200,
                    help="steps at each resolution once faded in")
-    p.add_argument("--fade-steps", type=int, default=3 if TINY else 200,
+    p.add_argument("--fade-steps", type=positive_int_arg, default=3 if TINY else 200,
                    help="steps of each fade-in (alpha 0 -> 1)")
-    p.add_argument("--latent-dim", type=int, default=64)
-    p.add_argument("--channels", type=int, nargs=3, default=(8, 4, 4) if TINY else (32, 16, 8),
+    p.add_argument("--latent-dim", type=positive_int_arg, default=64)
+    p.add_argument("--channels", type=positive_int_arg, nargs=3,
+                   default=(8, 4, 4) if TINY else (32, 16, 8),
                    metavar=("C7", "C14", "C28"), help="feature maps at 7x7, 14x14, 28x28")
-    p.add_argument("--n-samples", type=int, default=40 if TINY else 1000,
+    p.add_argument("--n-samples", type=positive_int_arg, default=40 if TINY else 1000,
+                   may_change_on_resume=True,
                    help="generated images per phase for the Frechet distance")
-    p.add_argument("--snapshots", type=int, default=3, help="sample grids shown per phase")
+    p.add_argument("--snapshots", type=positive_int_arg, default=3, may_change_on_resume=True,
+                   help="sample grids shown per phase")
     return p
 
 

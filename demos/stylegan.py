@@ -16,6 +16,7 @@ What it does (lecture L6.4, Karras et al. 2019; see minigen/models/gan/style.py)
    that the metrics classifier gives each generated image, from z and from w = f(z);
    held-out accuracy in each space (a more linear W gives a higher accuracy).
 """
+import argparse
 import json
 import os
 import sys
@@ -32,27 +33,39 @@ from minigen.data.transforms import to_symmetric                        # noqa: 
 from minigen.models.gan import GANTrainer                               # noqa: E402
 from minigen.models.gan.progan import ProDiscriminator                  # noqa: E402
 from minigen.models.gan.style import StyleGenerator                     # noqa: E402
-from minigen.train import Loop, arg_parser                              # noqa: E402
+from minigen.train import (Loop, arg_parser, non_negative_float_arg,   # noqa: E402
+                           positive_int_arg)
 
 TINY = bool(os.environ.get("MINIGEN_TINY"))
 PSIS = (0.0, 0.25, 0.5, 0.75, 1.0)
+
+
+def probability_arg(text):
+    """``type=`` for a probability in [0, 1]."""
+    value = non_negative_float_arg(text)
+    if value > 1:
+        raise argparse.ArgumentTypeError(f"value must be in [0, 1], got {text}")
+    return value
 
 
 def build_parser():
     p = arg_parser(__doc__.splitlines()[0], steps=4 if TINY else 600, batch_size=16, lr=1e-3,
                    out="out/stylegan")
     p.add_argument("--full", action="store_true", help="the full Fashion-MNIST files")
-    p.add_argument("--latent-dim", type=int, default=32, help="size of z and of w")
-    p.add_argument("--mapping-layers", type=int, default=4)
-    p.add_argument("--channels", type=int, nargs=3, default=(8, 4, 4) if TINY else (32, 16, 8),
-                   metavar=("C7", "C14", "C28"))
-    p.add_argument("--r1", type=float, default=1.0, help="gamma of the R1 penalty")
-    p.add_argument("--mixing-prob", type=float, default=0.9, help="mixing regularisation")
-    p.add_argument("--crossover", type=int, default=2,
-                   help="style layers taken from the coarse source in the mixing figure")
-    p.add_argument("--n-samples", type=int, default=24 if TINY else 1000,
-                   help="samples per psi for FD / precision / recall")
-    p.add_argument("--n-probe", type=int, default=60 if TINY else 3000,
+    p.add_argument("--latent-dim", type=positive_int_arg, default=32, help="size of z and of w")
+    p.add_argument("--mapping-layers", type=positive_int_arg, default=4)
+    p.add_argument("--channels", type=positive_int_arg, nargs=3,
+                   default=(8, 4, 4) if TINY else (32, 16, 8), metavar=("C7", "C14", "C28"))
+    p.add_argument("--r1", type=non_negative_float_arg, default=1.0,
+                   help="gamma of the R1 penalty")
+    p.add_argument("--mixing-prob", type=probability_arg, default=0.9,
+                   help="mixing regularisation: probability that a batch mixes two latents")
+    p.add_argument("--crossover", type=positive_int_arg, default=2, may_change_on_resume=True,
+                   help="style layers (of 6) taken from the coarse source in the mixing figure")
+    p.add_argument("--n-samples", type=positive_int_arg, default=24 if TINY else 1000,
+                   may_change_on_resume=True, help="samples per psi for FD / precision / recall")
+    p.add_argument("--n-probe", type=positive_int_arg, default=60 if TINY else 3000,
+                   may_change_on_resume=True,
                    help="generated images for the z-vs-w linear probe")
     return p
 
