@@ -52,6 +52,16 @@ def one_run(job):
             "reverse_kl": r["reverse_kl"], "train_seconds": r["train_seconds"]}
 
 
+def kl_text(kl):
+    """mean +- std of the finite reverse KLs; runs without any high-quality sample (KL = inf)
+    are counted apart."""
+    finite = kl[np.isfinite(kl)]
+    text = f"{finite.mean():.3f} ± {finite.std():.3f}" if len(finite) else "–"
+    if len(finite) < len(kl):
+        text += f" ({len(kl) - len(finite)} × inf)"
+    return text
+
+
 def main(argv=None):
     args = build_parser().parse_args(argv)
     os.makedirs(args.out, exist_ok=True)
@@ -78,12 +88,14 @@ def main(argv=None):
             kl = np.array([r["reverse_kl"] for r in cell])
             k = cell[0]["num_modes"]
             full = int((m == k).sum())
+            finite = kl[np.isfinite(kl)]
             summary.append({"data": data, "loss": loss, "modes_mean": m.mean(), "modes_std": m.std(),
-                            "hq_mean": hq.mean(), "hq_std": hq.std(), "kl_mean": kl.mean(),
-                            "kl_std": kl.std(), "seeds_all_modes": full, "seeds": len(cell)})
+                            "hq_mean": hq.mean(), "hq_std": hq.std(),
+                            "kl_mean_finite": finite.mean() if len(finite) else None,
+                            "kl_runs_infinite": int((~np.isfinite(kl)).sum()),
+                            "seeds_all_modes": full, "seeds": len(cell)})
             lines.append(f"| {data} | {loss} | {m.mean():.1f} ± {m.std():.1f} / {k} | "
-                         f"{hq.mean():.1f} ± {hq.std():.1f} % | {kl.mean():.3f} ± {kl.std():.3f} | "
-                         f"{full}/{len(cell)} |")
+                         f"{hq.mean():.1f} ± {hq.std():.1f} % | {kl_text(kl)} | {full}/{len(cell)} |")
     table = "\n".join(lines)
     print("\n" + table)
     with open(os.path.join(args.out, "table.md"), "w") as f:
