@@ -36,6 +36,8 @@ def build_parser():
     p.add_argument("--jobs", type=positive_int_arg, default=1, help="runs in parallel (processes)")
     p.add_argument("--extra", default="", help="more gan_toy.py flags, e.g. '--hidden 64'")
     p.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
+    p.add_argument("--table-from", metavar="RESULTS_JSON",
+                   help="only rebuild table.md from the runs of an earlier results.json")
     return p
 
 
@@ -62,26 +64,13 @@ def kl_text(kl):
     return text
 
 
-def main(argv=None):
-    args = build_parser().parse_args(argv)
-    os.makedirs(args.out, exist_ok=True)
-    started = time.time()
-    jobs = [(loss, data, seed, args.steps, os.path.join(args.out, f"{data}_{loss}_seed{seed}"),
-             args.device, args.extra)
-            for data in args.data for loss in args.losses
-            for seed in range(args.seed, args.seed + args.seeds)]
-    print(f"{len(jobs)} runs of {args.steps} steps, {args.jobs} at a time")
-    if args.jobs > 1:
-        with ProcessPoolExecutor(args.jobs) as pool:
-            runs = list(pool.map(one_run, jobs))
-    else:
-        runs = [one_run(job) for job in jobs]
-
+def make_table(runs, toys, losses):
+    """(summary dicts, markdown table) of the runs, one row per (toy, loss)."""
     lines = ["| toy | loss | modes covered | high quality | reverse KL | seeds with all modes |",
              "|---|---|---|---|---|---|"]
     summary = []
-    for data in args.data:
-        for loss in args.losses:
+    for data in toys:
+        for loss in losses:
             cell = [r for r in runs if r["data"] == data and r["loss"] == loss]
             m = np.array([r["modes_covered"] for r in cell], float)
             hq = np.array([r["high_quality"] for r in cell]) * 100
@@ -96,7 +85,33 @@ def main(argv=None):
                             "seeds_all_modes": full, "seeds": len(cell)})
             lines.append(f"| {data} | {loss} | {m.mean():.1f} ± {m.std():.1f} / {k} | "
                          f"{hq.mean():.1f} ± {hq.std():.1f} % | {kl_text(kl)} | {full}/{len(cell)} |")
-    table = "\n".join(lines)
+    return summary, "\n".join(lines)
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    os.makedirs(args.out, exist_ok=True)
+    started = time.time()
+    if args.table_from:
+        runs = json.load(open(args.table_from))["runs"]
+        _, table = make_table(runs, [t for t in args.data if any(r["data"] == t for r in runs)],
+                              [l for l in args.losses if any(r["loss"] == l for r in runs)])
+        print(table)
+        with open(os.path.join(args.out, "table.md"), "w") as f:
+            f.write(table + "\n")
+        return table
+    jobs = [(loss, data, seed, args.steps, os.path.join(args.out, f"{data}_{loss}_seed{seed}"),
+             args.device, args.extra)
+            for data in args.data for loss in args.losses
+            for seed in range(args.seed, args.seed + args.seeds)]
+    print(f"{len(jobs)} runs of {args.steps} steps, {args.jobs} at a time")
+    if args.jobs > 1:
+        with ProcessPoolExecutor(args.jobs) as pool:
+            runs = list(pool.map(one_run, jobs))
+    else:
+        runs = [one_run(job) for job in jobs]
+
+    summary, table = make_table(runs, args.data, args.losses)
     print("\n" + table)
     with open(os.path.join(args.out, "table.md"), "w") as f:
         f.write(table + "\n")
