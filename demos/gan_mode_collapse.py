@@ -36,6 +36,8 @@ def build_parser():
     p.add_argument("--jobs", type=positive_int_arg, default=1, help="runs in parallel (processes)")
     p.add_argument("--extra", default="", help="more gan_toy.py flags, e.g. '--hidden 64'")
     p.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
+    p.add_argument("--table-from", metavar="RESULTS_JSON",
+                   help="only rebuild table.md from the runs of an earlier results.json")
     return p
 
 
@@ -52,10 +54,52 @@ def one_run(job):
             "reverse_kl": r["reverse_kl"], "train_seconds": r["train_seconds"]}
 
 
+def kl_text(kl):
+    """mean +- std of the finite reverse KLs; runs without any high-quality sample (KL = inf)
+    are counted apart."""
+    finite = kl[np.isfinite(kl)]
+    text = f"{finite.mean():.3f} ± {finite.std():.3f}" if len(finite) else "–"
+    if len(finite) < len(kl):
+        text += f" ({len(kl) - len(finite)} × inf)"
+    return text
+
+
+def make_table(runs, toys, losses):
+    """(summary dicts, markdown table) of the runs, one row per (toy, loss)."""
+    lines = ["| toy | loss | modes covered | high quality | reverse KL | seeds with all modes |",
+             "|---|---|---|---|---|---|"]
+    summary = []
+    for data in toys:
+        for loss in losses:
+            cell = [r for r in runs if r["data"] == data and r["loss"] == loss]
+            m = np.array([r["modes_covered"] for r in cell], float)
+            hq = np.array([r["high_quality"] for r in cell]) * 100
+            kl = np.array([r["reverse_kl"] for r in cell])
+            k = cell[0]["num_modes"]
+            full = int((m == k).sum())
+            finite = kl[np.isfinite(kl)]
+            summary.append({"data": data, "loss": loss, "modes_mean": m.mean(), "modes_std": m.std(),
+                            "hq_mean": hq.mean(), "hq_std": hq.std(),
+                            "kl_mean_finite": finite.mean() if len(finite) else None,
+                            "kl_runs_infinite": int((~np.isfinite(kl)).sum()),
+                            "seeds_all_modes": full, "seeds": len(cell)})
+            lines.append(f"| {data} | {loss} | {m.mean():.1f} ± {m.std():.1f} / {k} | "
+                         f"{hq.mean():.1f} ± {hq.std():.1f} % | {kl_text(kl)} | {full}/{len(cell)} |")
+    return summary, "\n".join(lines)
+
+
 def main(argv=None):
     args = build_parser().parse_args(argv)
     os.makedirs(args.out, exist_ok=True)
     started = time.time()
+    if args.table_from:
+        runs = json.load(open(args.table_from))["runs"]
+        _, table = make_table(runs, [t for t in args.data if any(r["data"] == t for r in runs)],
+                              [l for l in args.losses if any(r["loss"] == l for r in runs)])
+        print(table)
+        with open(os.path.join(args.out, "table.md"), "w") as f:
+            f.write(table + "\n")
+        return table
     jobs = [(loss, data, seed, args.steps, os.path.join(args.out, f"{data}_{loss}_seed{seed}"),
              args.device, args.extra)
             for data in args.data for loss in args.losses
@@ -67,24 +111,7 @@ def main(argv=None):
     else:
         runs = [one_run(job) for job in jobs]
 
-    lines = ["| toy | loss | modes covered | high quality | reverse KL | seeds with all modes |",
-             "|---|---|---|---|---|---|"]
-    summary = []
-    for data in args.data:
-        for loss in args.losses:
-            cell = [r for r in runs if r["data"] == data and r["loss"] == loss]
-            m = np.array([r["modes_covered"] for r in cell], float)
-            hq = np.array([r["high_quality"] for r in cell]) * 100
-            kl = np.array([r["reverse_kl"] for r in cell])
-            k = cell[0]["num_modes"]
-            full = int((m == k).sum())
-            summary.append({"data": data, "loss": loss, "modes_mean": m.mean(), "modes_std": m.std(),
-                            "hq_mean": hq.mean(), "hq_std": hq.std(), "kl_mean": kl.mean(),
-                            "kl_std": kl.std(), "seeds_all_modes": full, "seeds": len(cell)})
-            lines.append(f"| {data} | {loss} | {m.mean():.1f} ± {m.std():.1f} / {k} | "
-                         f"{hq.mean():.1f} ± {hq.std():.1f} % | {kl.mean():.3f} ± {kl.std():.3f} | "
-                         f"{full}/{len(cell)} |")
-    table = "\n".join(lines)
+    summary, table = make_table(runs, args.data, args.losses)
     print("\n" + table)
     with open(os.path.join(args.out, "table.md"), "w") as f:
         f.write(table + "\n")

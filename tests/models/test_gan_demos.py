@@ -121,6 +121,9 @@ def test_mode_collapse_table_tiny(tmp_path):
     assert "| 8gaussians | wgan-gp |" in table and "/ 8 |" in table
     runs = json.load(open(tmp_path / "results.json"))["runs"]
     assert {r["seed"] for r in runs} == {0, 1}
+    rebuilt = load_demo("gan_mode_collapse").main(["--table-from", str(tmp_path / "results.json"),
+                                                   "--out", str(tmp_path / "again")])
+    assert rebuilt.strip() == table.strip()
 
 
 def test_sweep_tiny(tmp_path):
