@@ -135,7 +135,7 @@ def numerical_grad(f, x, eps=1e-6):
     """
     grad = np.zeros(x.shape)
     flat = grad.reshape(-1)
-    for i in range(x.size):
+    for i in range(x.numel()):
         plus, minus = x.data.copy(), x.data.copy()
         plus.reshape(-1)[i] += eps
         minus.reshape(-1)[i] -= eps

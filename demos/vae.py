@@ -82,7 +82,7 @@ def main(argv=None):
     extra = {"hidden": args.hidden} if args.arch == "mlp" else {}
     model = build(latent_dim=args.latent_dim, likelihood=args.likelihood, beta=args.beta, **extra)
     model.to(args.device)
-    n_params = sum(p.size for p in model.parameters())
+    n_params = sum(p.numel() for p in model.parameters())
     what = "ELBO" if args.objective == "elbo" else f"IWAE bound, k={args.k}"
     print(f"model: {args.arch} VAE, latent {args.latent_dim}, {args.likelihood} decoder, "
           f"{n_params:,} parameters; objective {what}" + (f", beta {args.beta}" if args.beta != 1 else ""))
