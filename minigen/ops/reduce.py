@@ -202,8 +202,17 @@ def mean(x, dim=None, keepdim=None, *, axis=None, keepdims=None):
                    one_of("mean", False, keepdim=keepdim, keepdims=keepdims))
 
 
-def _correction(op, correction, unbiased, ddof):
-    """How many degrees of freedom var/std subtract: PyTorch's default 1 (unbiased)."""
+def _correction(op, correction, unbiased, ddof, axis):
+    """How many degrees of freedom var/std subtract: PyTorch's default 1 (unbiased).
+
+    NumPy's spelling `axis=` without a correction is refused: np.var(a, axis=0) is the
+    biased estimate, torch.var(x, dim=0) the unbiased one, and code written with NumPy's
+    habits would otherwise change its numbers silently.
+    """
+    if axis is not None and correction is None and unbiased is None and ddof is None:
+        raise TypeError(f"{op}(axis=...): NumPy's default is the biased estimate (ddof=0), "
+                        f"PyTorch's the unbiased one (correction=1); say which: ddof=0 or "
+                        f"ddof=1 (or use dim=, which means PyTorch's unbiased default)")
     if unbiased is not None:
         unbiased = int(bool(unbiased))
     return int(one_of(op, 1, correction=correction, unbiased=unbiased, ddof=ddof))
@@ -213,10 +222,10 @@ def var(x, dim=None, unbiased=None, keepdim=None, *, correction=None, ddof=None,
         keepdims=None):
     """Variance sum((x - mean)^2) / (n - correction), unbiased (correction=1) by default
     like torch.var; `unbiased=False`, `correction=0` or NumPy's `ddof=0` give the biased one
-    (np.var's default)."""
+    (np.var's default). NumPy's `axis=` needs an explicit ddof (see `_correction`)."""
     return _reduce(Var, "var", x, one_of("var", dim=dim, axis=axis),
                    one_of("var", False, keepdim=keepdim, keepdims=keepdims),
-                   _correction("var", correction, unbiased, ddof))
+                   _correction("var", correction, unbiased, ddof, axis))
 
 
 def std(x, dim=None, unbiased=None, keepdim=None, *, correction=None, ddof=None, axis=None,

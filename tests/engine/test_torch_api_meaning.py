@@ -140,6 +140,16 @@ def test_both_spellings_at_once_is_an_error(call, message):
         call(mg.tensor(A))
 
 
+@pytest.mark.parametrize("call", [lambda x: x.var(axis=0), lambda x: x.std(axis=1, keepdims=True),
+                                  lambda x: mg.var(x, axis=0)])
+def test_var_with_numpys_axis_but_no_ddof_is_refused(call):
+    """np.var(a, axis=0) is biased, torch.var(x, 0) unbiased: NumPy-habit code must say which."""
+    with pytest.raises(TypeError, match="ddof=0 or ddof=1"):
+        call(mg.tensor(A))
+    np.testing.assert_allclose(mg.tensor(A).var(axis=0, ddof=0).numpy(), A.var(axis=0))
+    np.testing.assert_allclose(mg.tensor(A).var(axis=0, ddof=1).numpy(), A.var(axis=0, ddof=1))
+
+
 def test_max_over_several_dims_points_to_amax():
     with pytest.raises(TypeError, match="amax"):
         mg.tensor(B).max(dim=(0, 1))
