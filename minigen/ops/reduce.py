@@ -245,7 +245,10 @@ def _extreme(cls, name, x, dim, keepdim, axis, keepdims):
     from minigen.ops.elementwise import maximum, minimum
     if isinstance(dim, Tensor):     # torch.max(a, b): the elementwise maximum
         return (maximum if cls is Max else minimum)(x, dim)
-    dim = one_of(name, dim=dim, axis=axis)
+    if axis is not None:    # NumPy's spelling, whose meaning differs: say which one is meant
+        raise TypeError(f"{name}(axis=...): np.{name}(a, axis) gives the values, torch.{name}(x, dim) "
+                        f"(values, indices); use a{name}(x, axis=...) for the values alone, or "
+                        f"dim= for both")
     keep = one_of(name, False, keepdim=keepdim, keepdims=keepdims)
     if dim is None:
         return _reduce(cls, name, x, None, keep)

@@ -317,8 +317,13 @@ def stack(xs, dim=None, *, axis=None):
 def split(x, split_size_or_sections, dim=None, *, axis=None):
     """PyTorch's split: an int is the length of each piece (the last may be shorter), a
     list gives the length of every piece. (NumPy's np.split, where an int is the *number*
-    of pieces and a list the cut points, is `tensor_split`.)"""
-    axis = _normalize_axis(one_of("split", 0, dim=dim, axis=axis), x.ndim, "split")
+    of pieces and a list the cut points, is `tensor_split`; NumPy's `axis=` spelling is
+    refused here, as it would silently take the other meaning.)"""
+    if axis is not None:
+        raise TypeError("split(axis=...): np.split(a, n, axis) cuts n pieces (or at cut points), "
+                        "torch.split(x, n, dim) pieces of length n; use tensor_split(x, n, axis=...) "
+                        "for NumPy's meaning, or dim= for PyTorch's")
+    axis = _normalize_axis(0 if dim is None else dim, x.ndim, "split")
     n = x.shape[axis]
     if isinstance(split_size_or_sections, (int, np.integer)):
         size = int(split_size_or_sections)

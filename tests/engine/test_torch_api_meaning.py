@@ -132,7 +132,6 @@ def test_numpy_spellings_keep_numpy_meaning_where_pytorch_has_none():
     (lambda x: mg.stack([x, x], dim=0, axis=1), "dim= and axis="),
     (lambda x: mg.softmax(x, dim=0, axis=1), "dim= and axis="),
     (lambda x: mg.functional.log_softmax(x, dim=0, axis=1), "dim= and axis="),
-    (lambda x: x.max(dim=0, axis=0), "dim= and axis="),
     (lambda x: x.squeeze(dim=0, axis=0), "dim= and axis="),
 ])
 def test_both_spellings_at_once_is_an_error(call, message):
@@ -148,6 +147,16 @@ def test_var_with_numpys_axis_but_no_ddof_is_refused(call):
         call(mg.tensor(A))
     np.testing.assert_allclose(mg.tensor(A).var(axis=0, ddof=0).numpy(), A.var(axis=0))
     np.testing.assert_allclose(mg.tensor(A).var(axis=0, ddof=1).numpy(), A.var(axis=0, ddof=1))
+
+
+@pytest.mark.parametrize("call, names", [
+    (lambda x: x.max(axis=1), "amax"), (lambda x: mg.min(x, axis=0), "amin"),
+    (lambda x: mg.split(x, 1, axis=1), "tensor_split"), (lambda x: x.var(axis=1), "ddof=0 or ddof=1")])
+def test_numpy_spelling_of_a_name_whose_meaning_differs_is_refused(call, names):
+    """np.max(a, axis=1) is the values, torch.max(x, 1) (values, indices): code with NumPy's
+    habits gets an error naming both spellings rather than a silently different result."""
+    with pytest.raises(TypeError, match=names):
+        call(mg.tensor(A))
 
 
 def test_max_over_several_dims_points_to_amax():
