@@ -24,11 +24,14 @@ def one_of(op, default=None, **spellings):
 
         axis = one_of("sum", dim=dim, axis=axis)
     """
-    given = [name for name, value in spellings.items() if value is not None]
-    if len(given) > 1:
-        raise TypeError(f"{op}: got both {given[0]}= and {given[1]}=, which mean the same; "
-                        f"give one")
-    return spellings[given[0]] if given else default
+    given, result = None, default
+    for name, value in spellings.items():
+        if value is not None:
+            if given is not None:
+                raise TypeError(f"{op}: got both {given}= and {name}=, which mean the same; "
+                                f"give one")
+            given, result = name, value
+    return result
 
 
 def _normalize_axis(axis, ndim, op):
