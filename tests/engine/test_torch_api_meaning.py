@@ -29,6 +29,7 @@ def _values(result):
 CASES = [
     ("transpose(0, 1) swaps on 2-D", lambda t: t.transpose(0, 1), A,
      np.array([[1, 4], [2, 5], [3, 6]], dtype=np.float32)),
+    ("transpose(dim0=, dim1=)", lambda t: t.transpose(dim0=1, dim1=0), A, A.T),
     ("transpose(0, 2) swaps on 3-D", lambda t: t.transpose(0, 2), B,
      np.arange(24, dtype=np.float32).reshape(2, 3, 4).swapaxes(0, 2)),
     ("std() is unbiased", lambda t: t.std(), V,
