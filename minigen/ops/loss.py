@@ -8,9 +8,9 @@ import math
 import numpy as np
 
 from minigen import backend
-from minigen.function import ShapeError, user_line
+from minigen.function import Function, ShapeError, user_line
 from minigen.tensor import Tensor
-from minigen.ops.elementwise import abs, clip, exp, log, softplus, constant
+from minigen.ops.elementwise import abs, clip, exp, log, log1p, softplus, constant, where, _only_needed
 from minigen.ops.reduce import log_softmax, sum as reduce_sum, mean as reduce_mean
 from minigen.ops.shape import getitem, reshape, transpose
 
@@ -29,6 +29,10 @@ def reduce_loss(loss, reduction):
 
 def _as_target(target, like, op):
     """A float target as a constant Tensor of the input's dtype; shape must match."""
+    if isinstance(target, (bool, int, float)):
+        # one number for every element (nn.BCELoss()(p, 1.0)): a full tensor of input's dtype
+        xp = backend.get_array_module(like.data)
+        target = Tensor(xp.full(like.shape, target, dtype=like.dtype if like.dtype.kind == "f" else None))
     if not isinstance(target, Tensor):
         target = Tensor(backend.as_array(target, like=like.data))
     if target.dtype.kind not in "fb":
@@ -53,8 +57,56 @@ def l1_loss(input, target, reduction="mean"):
     return reduce_loss(abs(input - _as_target(target, input, "l1_loss")), reduction)
 
 
+LOG_FLOOR = -100.0        # PyTorch clamps the logs of binary_cross_entropy here
+BCE_EPS = 1e-12          # ... and bounds the denominator of its gradient by this
+
+
+def _clamped_log(x, log1p=False):
+    """max(log x, -100) (or max(log(1 + x), -100)) on arrays; -inf is expected, no warning."""
+    xp = backend.get_array_module(x)
+    with np.errstate(divide="ignore"):
+        return xp.maximum(xp.log1p(x) if log1p else xp.log(x), LOG_FLOOR)
+
+
+class BinaryCrossEntropy(Function):
+    """l = -(t log p + (1 - t) log(1 - p)), each log clamped at -100 (as PyTorch; log(1 - p)
+    is computed as log1p(-p), exact for small p).
+
+        dp = gy (p - t) / max(p (1 - p), 1e-12)
+        dt = gy (log(1 - p) - log p)            (the clamped logs)
+
+    The derivative in p is (p - t) / (p (1 - p)); its denominator is bounded below like
+    PyTorch's, so a saturated probability (p = 1 or 0 exactly, which a float32 sigmoid
+    reaches at |x| > 17) gets a finite gradient: 0 where it already equals the target,
+    (p - t) / 1e-12 otherwise. Written with the clamped logs composed from `log` and
+    `clip`, the same p = 1 would give 0 * inf = NaN.
+    """
+
+    def forward(self, p, t):
+        return -(t * _clamped_log(p) + (1.0 - t) * _clamped_log(-p, log1p=True))
+
+    def backward(self, gy):
+        p, t = self.inputs
+        gp = _only_needed(p, lambda: gy * (p - t) / clip(p * (1.0 - p), BCE_EPS, None))
+        gt = _only_needed(t, lambda: gy * (_log_floor(-p, log1p) - _log_floor(p, log)))
+        return gp, gt
+
+
+def _log_floor(x, log_fn):
+    """max(log_fn(x), -100) as engine ops, log_fn being log or log1p: the log where its
+    value is above -100, else the constant -100 (the log only ever sees safe values, so
+    its own gradient stays finite too)."""
+    xp = backend.get_array_module(x.data)
+    safe_point = 0.0 if log_fn is log1p else 1.0
+    with np.errstate(divide="ignore"):
+        above = _clamped_log(x.data, log1p=log_fn is log1p) > LOG_FLOOR
+    safe = where(above, x, constant(xp.full_like(x.data, safe_point), x))
+    return where(above, log_fn(safe), constant(xp.full_like(x.data, LOG_FLOOR), x))
+
+
 def binary_cross_entropy(input, target, weight=None, reduction="mean"):
-    """-(t log p + (1 - t) log(1 - p)) for probabilities p; logs are clamped at -100 like PyTorch.
+    """-(t log p + (1 - t) log(1 - p)) for probabilities p; logs are clamped at -100 and
+    the gradient in p is bounded like PyTorch's (see BinaryCrossEntropy).
 
     Prefer binary_cross_entropy_with_logits: it never takes the log of 0.
     """
@@ -62,9 +114,7 @@ def binary_cross_entropy(input, target, weight=None, reduction="mean"):
     if input.device == "cpu" and (np.any(input.data < 0) or np.any(input.data > 1)):
         raise ValueError("binary_cross_entropy: input must hold probabilities in [0, 1] "
                          "(for raw scores use binary_cross_entropy_with_logits)")
-    log_p = clip(log(input), -100.0, None)
-    log_not_p = clip(log(1.0 - input), -100.0, None)
-    loss = -(target * log_p + (1.0 - target) * log_not_p)
+    loss = BinaryCrossEntropy()(input, target)
     if weight is not None:
         loss = loss * weight
     return reduce_loss(loss, reduction)
