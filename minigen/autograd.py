@@ -19,6 +19,8 @@ records them as a graph of their own, so they can be differentiated again.
 """
 import contextlib
 import heapq
+import itertools
+import weakref
 
 from minigen import backend
 
@@ -49,6 +51,124 @@ def no_grad():
 def enable_grad():
     """`with mg.enable_grad():` records a graph even inside `no_grad`."""
     return set_grad_enabled(True)
+
+
+# ------------------------------------------------- versions: tensors changed after a forward
+# A Function that saves a tensor for its backward records the tensor's `_version`;
+# backward checks it is unchanged, so a gradient is never computed from values other
+# than those of the forward (the classic `loss = D(G(z)); opt_D.step(); loss.backward()`).
+#
+# As in PyTorch, the count of in-place writes lives with the *storage*: the array that
+# owns the memory (the root of `array.base`), so a write through a view (x[0], a
+# reshape, `x.detach()`) is seen by every tensor on that memory. Storages start at 0
+# and get an entry here at their first write, removed when the array is freed.
+# Rebinding `tensor.data = new` (what an optimizer step does) bumps the tensor itself.
+class StaleTensorError(RuntimeError):
+    """backward needs a tensor as the forward saw it, but it has been changed since."""
+
+
+class Change:
+    """One change of a tensor: what ('fill_', 'SGD.step()', '.data = ...') and where."""
+
+    __slots__ = ("seq", "what", "line")
+    _counter = itertools.count(1)
+
+    def __init__(self, what, line):
+        self.seq, self.what, self.line = next(Change._counter), what, line
+
+    def __str__(self):
+        return f"{self.what} at {self.line}"
+
+
+_storage_writes = {}     # id(root array) -> [count, last Change, weakref to the root]
+_change_context = []     # the Changes of open `changes_described` blocks, innermost last
+
+
+def storage_root(array):
+    """The array that owns `array`'s memory (itself when it is not a view)."""
+    while True:
+        base = getattr(array, "base", None)
+        if base is None or not (hasattr(base, "shape") and hasattr(base, "dtype")):
+            return array
+        array = base
+
+
+def storage_version(array):
+    """How many in-place writes the memory of `array` has seen (0 if none)."""
+    entry = _storage_writes.get(id(storage_root(array)))
+    return entry[0] if entry is not None else 0
+
+
+def storage_change(array):
+    """The last in-place Change of `array`'s memory, or None."""
+    entry = _storage_writes.get(id(storage_root(array)))
+    return entry[1] if entry is not None else None
+
+
+def note_change(what):
+    """A Change at the user's line (or the one of the enclosing `changes_described` block)."""
+    if _change_context:
+        return _change_context[-1]
+    from minigen.function import user_line
+    return Change(what, user_line())
+
+
+class changes_described:
+    """`with changes_described('SGD.step()'):` reports every change inside as that, at
+    the user's line that entered the block (an optimizer step rebinds many parameters;
+    the stack is walked once). A class, not a generator, so that the line is the user's."""
+
+    def __init__(self, what):
+        self.what = what
+
+    def __enter__(self):
+        _change_context.append(note_change(self.what))
+
+    def __exit__(self, *exc):
+        _change_context.pop()
+
+
+def bump_storage(array, change):
+    """Count one in-place write into `array`'s memory. False when the array cannot be
+    tracked (no weak reference possible); the caller then bumps its tensor instead."""
+    root = storage_root(array)
+    key = id(root)
+    entry = _storage_writes.get(key)
+    if entry is None or entry[2]() is not root:
+        try:
+            ref = weakref.ref(root, lambda _, key=key: _storage_writes.pop(key, None))
+        except TypeError:
+            return False
+        entry = _storage_writes[key] = [0, None, ref]
+    entry[0] += 1
+    entry[1] = change
+    return True
+
+
+def stale_error(function, tensor, role, saved_version):
+    """The StaleTensorError for `tensor` (`role`: 'input 1', 'output 0') of `function`."""
+    label = f"'{tensor.name}' " if tensor.name else ""
+    if tensor.creator is not None:
+        kind = f"made by {tensor.creator.name}"
+    else:
+        kind = "a Parameter" if type(tensor).__name__ == "Parameter" else "a leaf tensor"
+    changes = [c for c in (tensor._last_change, storage_change(tensor._data)) if c is not None]
+    change = max(changes, key=lambda c: c.seq) if changes else None
+    where = f"by {change}" if change is not None else "by a write the engine saw"
+    made = ""
+    try:
+        from minigen.inspect.origin import origin_of
+        origin = origin_of(function)
+        if origin is not None:
+            made = f" (the node made at {origin.line})"
+    except ImportError:
+        pass
+    return StaleTensorError(
+        f"{function.name}.backward{made} needs its {role}, the tensor {label}of shape "
+        f"{tensor.shape} ({kind}), as the forward saw it (version {saved_version}), but it "
+        f"was changed since (now version {tensor._version}), last {where}.\n"
+        "  The gradient would be computed with the new values. Call backward before changing "
+        "the tensor (e.g. before opt.step()), or run the forward again after the change.")
 
 
 # ------------------------------------------------------------------- the backward walk
@@ -160,6 +280,7 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, inpu
                 continue
             output_grads = [g if g is not None else f.zeros(shape, dtype)
                             for g, (shape, dtype) in zip(output_grads, f.output_meta)]
+            f.check_saved_inputs()
             input_grads = f.backward(*output_grads)
             if not isinstance(input_grads, (tuple, list)):
                 input_grads = (input_grads,)

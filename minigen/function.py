@@ -57,6 +57,10 @@ class Function(abc.ABC):
 
     inputs = None
     generation = 0
+    # False for ops whose backward needs only the inputs' shapes (add, sub): changing
+    # such an input after the forward does not make the gradient wrong.
+    reads_inputs = True
+    _input_versions = None
 
     # ------------------------------------------------------------------ calling
     def __call__(self, *inputs):
@@ -81,6 +85,9 @@ class Function(abc.ABC):
                 (t.creator.generation + 1 if t.creator is not None else 0) for t in tensors)
             self.outputs = [weakref.ref(y) for y in results]
             self.output_meta = [(y.shape, y.dtype) for y in outputs]
+            # what the backward will check is unchanged (see minigen.autograd, versions)
+            self._input_versions = [t._version for t in tensors] if self.reads_inputs else None
+            self._output_versions = [y._version for y in results]
             for y in results:
                 y.creator = self
                 y.requires_grad = True
@@ -156,8 +163,20 @@ class Function(abc.ABC):
 
     # ------------------------------------------------------------------- helpers
     def output(self, i=0):
-        """The i-th output Tensor (alive whenever its gradient is being computed)."""
-        return self.outputs[i]()
+        """The i-th output Tensor (alive whenever its gradient is being computed),
+        checked to hold the values the forward gave it."""
+        y = self.outputs[i]()
+        if y is not None and y._version != self._output_versions[i]:
+            raise autograd.stale_error(self, y, f"output {i}", self._output_versions[i])
+        return y
+
+    def check_saved_inputs(self):
+        """StaleTensorError if an input the backward reads changed after the forward."""
+        if self._input_versions is None:
+            return
+        for i, (x, version) in enumerate(zip(self.inputs, self._input_versions)):
+            if x._version != version:
+                raise autograd.stale_error(self, x, f"input {i}", version)
 
     def zeros(self, shape, dtype):
         """A zero gradient for an output that received none."""

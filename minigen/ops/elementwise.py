@@ -33,6 +33,8 @@ def _only_needed(x, gradient):
 class Add(Function):
     """y = a + b.   da = gy,  db = gy  (each summed back to its input's shape)."""
 
+    reads_inputs = False     # only their shapes: changing a or b later is harmless
+
     def forward(self, a, b):
         return a + b
 
@@ -43,6 +45,8 @@ class Add(Function):
 
 class Sub(Function):
     """y = a - b.   da = gy,  db = -gy."""
+
+    reads_inputs = False     # only their shapes: changing a or b later is harmless
 
     def forward(self, a, b):
         return a - b

@@ -1,0 +1,155 @@
+"""Version counters: backward refuses to differentiate with values the forward did not see.
+
+Each test here differentiated silently with the changed values before version counters
+existed (the result was wrong, with no error).
+"""
+import os
+
+import numpy as np
+import pytest
+
+import minigen as mg
+import minigen.nn as nn
+from minigen.autograd import StaleTensorError
+
+HERE = os.path.basename(__file__)
+
+
+def _leaf(values, requires_grad=True):
+    return mg.tensor(np.asarray(values, np.float32), requires_grad=requires_grad)
+
+
+def test_step_between_forward_and_backward_raises():
+    """The GAN bug: loss = model(x).sum(); opt.step(); loss.backward()."""
+    model = nn.Linear(3, 2)
+    opt = mg.optim.Adam(model.parameters(), lr=0.1)
+    x = mg.tensor(np.ones((4, 3), np.float32))
+    model(x).sum().backward()
+    loss = model(x).sum()
+    opt.step()
+    with pytest.raises(StaleTensorError) as info:
+        loss.backward()
+    text = str(info.value)
+    assert "Linear.backward" in text and "(2, 3)" in text and "Parameter" in text
+    assert "Adam.step()" in text and HERE in text
+
+
+def test_each_optimizer_step_bumps_version():
+    for make in (lambda p: mg.optim.SGD(p, lr=0.1, momentum=0.9), lambda p: mg.optim.RMSprop(p),
+                 lambda p: mg.optim.AdamW(p)):
+        w = nn.Parameter(np.ones(3, np.float32))
+        opt = make([w])
+        (w * w).sum().backward()
+        before = w._version
+        opt.step()
+        assert w._version == before + 1
+
+
+def test_rebinding_data_raises():
+    w = _leaf([1.0, 2.0])
+    y = (w * w).sum()
+    w.data = np.array([3.0, 4.0], np.float32)
+    with pytest.raises(StaleTensorError, match=r"Mul\.backward.*shape \(2,\).*\.data = \.\.\. at .*" + HERE):
+        y.backward()
+
+
+def test_backward_before_change_is_fine_and_correct():
+    w = _leaf([1.0, 2.0])
+    y = (w * w).sum()
+    y.backward()
+    w.data = np.array([3.0, 4.0], np.float32)
+    np.testing.assert_allclose(w.grad.numpy(), [2.0, 4.0])
+    w.grad = None
+    (w * w).sum().backward()          # a fresh forward sees the new values
+    np.testing.assert_allclose(w.grad.numpy(), [6.0, 8.0])
+
+
+@pytest.mark.parametrize("change", [
+    lambda t: t.fill_(5.0), lambda t: t.zero_(), lambda t: t.add_(1.0), lambda t: t.mul_(2.0),
+    lambda t: t.copy_(np.array([9.0, 9.0], np.float32)), lambda t: t.clamp_(max=1.5),
+    lambda t: t.sub_(_leaf([1.0, 1.0], False), alpha=2), lambda t: t.div_(2.0)])
+def test_in_place_helpers_under_no_grad_make_the_graph_stale(change):
+    w = _leaf([1.0, 2.0])
+    y = (w * w).sum()
+    with mg.no_grad():
+        assert change(w) is w
+    assert w._version == 1
+    with pytest.raises(StaleTensorError, match=HERE):
+        y.backward()
+
+
+def test_write_through_a_view_or_detach_is_seen():
+    w = _leaf([1.0, 2.0, 3.0])
+    y = (w * w).sum()
+    w.detach()[1:].fill_(0.0)          # detach() and slicing share w's memory
+    assert w.numpy().tolist() == [1.0, 0.0, 0.0]
+    with pytest.raises(StaleTensorError, match="fill_"):
+        y.backward()
+
+
+def test_changed_saved_output_raises():
+    """exp's backward reads its output; changing that output is caught too."""
+    x = _leaf([0.0, 1.0])
+    y = mg.exp(x)
+    with mg.no_grad():
+        y.mul_(0.0)
+    with pytest.raises(StaleTensorError, match=r"Exp\.backward.*output 0"):
+        y.sum().backward()
+
+
+def test_change_of_an_input_whose_value_backward_does_not_need_is_allowed():
+    """add's gradient does not depend on its inputs' values (as in PyTorch)."""
+    x, b = _leaf([1.0, 2.0]), _leaf([0.5, 0.5])
+    y = (x + b).sum()
+    with mg.no_grad():
+        b.fill_(3.0)
+    y.backward()
+    np.testing.assert_allclose(b.grad.numpy(), [1.0, 1.0])
+
+
+def test_in_place_on_tensors_in_a_recorded_graph_raises_at_once():
+    w = _leaf([1.0, 2.0])
+    with pytest.raises(RuntimeError, match="leaf tensor that requires grad.*no_grad"):
+        w.add_(1.0)
+    y = w * 2.0
+    with pytest.raises(RuntimeError, match="made by Mul"):
+        y.zero_()
+    assert w._version == 0 and w.numpy().tolist() == [1.0, 2.0]
+
+
+def test_in_place_helpers_compute_like_pytorch():
+    t = mg.tensor(np.array([1.0, -2.0, 3.0], np.float32))
+    t.add_(mg.tensor(np.ones(3, np.float32)), alpha=2).mul_(0.5)
+    assert t.numpy().tolist() == [1.5, 0.0, 2.5] and t.dtype == np.float32
+    t.clamp_(0.5, 2.0)
+    assert t.numpy().tolist() == [1.5, 0.5, 2.0]
+    t.copy_(np.array([1.0, 2.0, 3.0]))          # float64 source: cast, dtype kept
+    assert t.dtype == np.float32 and t.numpy().tolist() == [1.0, 2.0, 3.0]
+    t.copy_(mg.tensor(7.0))                       # broadcasts
+    assert t.numpy().tolist() == [7.0, 7.0, 7.0]
+    with pytest.raises(ValueError, match="copy_: source of shape \\(2,\\)"):
+        t.copy_(np.ones(2))
+    t.zero_()
+    assert t.numpy().tolist() == [0.0, 0.0, 0.0] and t._version == 6
+    with pytest.raises(TypeError, match="complex"):
+        t.fill_(1j)
+
+
+def test_version_survives_rebinding_to_a_written_array():
+    """`_version` only goes up, whatever array the tensor is rebound to."""
+    a = mg.tensor(np.zeros(2, np.float32))
+    b = mg.tensor(np.zeros(2, np.float32))
+    for _ in range(3):
+        b.add_(1.0)
+    a.data = b.data                       # an array whose memory saw 3 writes
+    assert a._version == 1
+    b.add_(1.0)                           # same memory: a sees it
+    assert a._version == 2
+
+
+def test_grad_function_checks_too():
+    x = _leaf([1.0, 2.0])
+    y = (x ** 3.0).sum()
+    x.data = x.data * 2
+    with pytest.raises(StaleTensorError, match="PowScalar"):
+        mg.grad(y, x)
