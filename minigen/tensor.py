@@ -24,6 +24,13 @@ def _default_dtype(value):
     return None
 
 
+# minigen tensors hold real numbers (bool, int, float): complex values would need complex
+# derivatives everywhere; refusing them means no imaginary part is ever dropped silently.
+_COMPLEX_MESSAGE = ("minigen tensors hold real numbers, got {what}: complex values are not "
+                    "supported. Work on the real and imaginary parts as two real tensors "
+                    "(np.real / np.imag), or use NumPy for the complex step")
+
+
 class Tensor:
     # Make NumPy hand `ndarray + Tensor` to Tensor.__radd__ instead of looping itself.
     __array_ufunc__ = None
@@ -34,6 +41,8 @@ class Tensor:
         if not (isinstance(data, np.ndarray) or backend.device_of(data) == "cuda"):
             # lists, Python and NumPy scalars become arrays (np.float32(1.0) -> 0-d array)
             data = np.asarray(data, dtype=_default_dtype(data))
+        if data.dtype.kind == "c":
+            raise TypeError(_COMPLEX_MESSAGE.format(what=f"{data.dtype} data"))
         self._data = data
         self._version_offset = 0      # see `_version` (versions and in-place helpers, below)
         self._last_change = None
@@ -400,6 +409,8 @@ class Tensor:
 
     @data.setter
     def data(self, value):
+        if getattr(value, "dtype", None) is not None and value.dtype.kind == "c":
+            raise TypeError(_COMPLEX_MESSAGE.format(what=f"{value.dtype} data"))
         old = self._version
         self._data = value
         # keep `_version` increasing whatever writes the new array has already seen

@@ -153,3 +153,35 @@ def test_grad_function_checks_too():
     x.data = x.data * 2
     with pytest.raises(StaleTensorError, match="PowScalar"):
         mg.grad(y, x)
+
+
+@pytest.mark.parametrize("write", [
+    lambda w: w.data.__setitem__(0, 10.0),                  # w.data[0] = 10
+    lambda w: w.data.__iadd__(1.0),                         # w.data += 1
+    lambda w: np.copyto(w.data, np.array([5.0, 6.0], np.float32)),
+    lambda w: np.multiply(w.data, 3.0, out=w.data)])
+def test_write_straight_into_a_parameter_array_raises(write):
+    w = _leaf([1.0, 2.0])
+    y = (w * w).sum()
+    write(w)
+    with pytest.raises(StaleTensorError, match=r"Mul\.backward.*straight into its array"):
+        y.backward()
+
+
+def test_write_into_the_numpy_array_a_parameter_was_made_from_raises():
+    source = np.array([[1.0, 2.0], [3.0, 4.0]], np.float32)
+    w = nn.Parameter(source)              # shares the array, like torch.from_numpy
+    y = (mg.tensor(np.ones((1, 2), np.float32)) @ w).sum()
+    source[1, 1] = -4.0
+    with pytest.raises(StaleTensorError, match="MatMul"):
+        y.backward()
+
+
+def test_manual_sgd_through_data_after_backward_still_works():
+    """p.data -= lr * p.grad.data after backward, then a new forward: no error."""
+    w = _leaf([1.0, 2.0])
+    for _ in range(3):
+        w.grad = None
+        (w * w).sum().backward()
+        w.data -= 0.25 * w.grad.data
+    np.testing.assert_allclose(w.numpy(), [0.125, 0.25])
