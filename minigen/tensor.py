@@ -618,7 +618,7 @@ class Tensor:
     def fill_(self, value):
         """Set every element to `value` (in place, outside any graph)."""
         if isinstance(value, Tensor):
-            if value.size != 1:
+            if value.numel() != 1:
                 raise ValueError(f"fill_ takes a number or a one-element tensor, got shape {value.shape}")
             value = value.item()
         value = self._operand(value, "fill_")

@@ -173,24 +173,60 @@ def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
         w = w * (weight.data if isinstance(weight, Tensor) else xp.asarray(weight))[safe].astype(input.dtype)
     loss = picked * constant(w, input)
     if reduction == "mean":
-        return reduce_sum(loss) * (1.0 / float(w.sum()))
+        total = float(w.sum())
+        if total == 0:
+            _check_not_empty_mean(input, reduction, "nll_loss")
+            raise ValueError(f"nll_loss: every target is ignore_index ({ignore_index}) or has "
+                             "weight 0, and the mean over no counted samples is undefined "
+                             "(PyTorch returns nan); use reduction='sum' or 'none'")
+        return reduce_sum(loss) * (1.0 / total)
     if reduction == "none":
         return reshape(loss, labels.shape if input.ndim == 2 else (input.shape[0],) + input.shape[2:])
     return reduce_loss(loss, reduction)
 
 
-def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean", label_smoothing=0.0):
-    """Softmax cross-entropy of raw scores `input` (N, C, ...) against integer classes.
+def _check_not_empty_mean(input, reduction, op):
+    if reduction == "mean" and input.ndim >= 1 and input.shape[0] == 0:
+        raise ValueError(f"{op}: the batch is empty (input of shape {input.shape}), and the mean "
+                         "over no samples is undefined (PyTorch returns nan); skip empty "
+                         "batches, or use reduction='sum' (0) or 'none'")
 
-    = nll_loss(log_softmax(input, axis=1), target). A float `target` of the input's
-    shape is taken as class probabilities: -sum_c t_c log_softmax(input)_c.
+
+def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean", label_smoothing=0.0):
+    """Softmax cross-entropy of raw scores `input` (N, C, ...).
+
+    target: integer class indices (N, ...) -> nll_loss(log_softmax(input, axis=1), target);
+    or, as in PyTorch, class probabilities of the input's shape (float) ->
+    -sum_c w_c t_c log_softmax(input)_c, where label smoothing first mixes t with the
+    uniform distribution, t (1 - eps) + eps / C, and 'mean' divides by the number of
+    samples (N times the extra dims).
     """
+    _check_not_empty_mean(input, reduction, "cross_entropy")
+    if input.ndim < 2:
+        raise ShapeError(f"cross_entropy: input must be (N, C) or (N, C, d1, ...), got shape "
+                         f"{input.shape} at {user_line()}")
     log_p = log_softmax(input, axis=1)
     dtype = getattr(target, "dtype", None)
-    is_soft = dtype is not None and dtype.kind == "f" and tuple(target.shape) == input.shape
-    if is_soft:
+    if isinstance(target, (list, tuple)):
+        dtype = np.asarray(target).dtype
+    if dtype is not None and dtype.kind == "f":
+        labels_shape = (input.shape[0],) + input.shape[2:]
+        if tuple(np.shape(target)) != input.shape:
+            hint = (" Class indices must be integers: cast them with .long() / .astype('int64')."
+                    if tuple(np.shape(target)) == labels_shape else "")
+            raise ShapeError(
+                f"cross_entropy: a float target holds class probabilities and must have the "
+                f"input's shape {input.shape}, got {tuple(np.shape(target))} (integer class "
+                f"indices would have shape {labels_shape}).{hint}")
         target = _as_target(target, input, "cross_entropy")
-        return reduce_loss(-reduce_sum(target * log_p, axis=1), reduction)
+        classes = input.shape[1]
+        if label_smoothing:
+            target = target * (1.0 - label_smoothing) + label_smoothing / classes
+        terms = target * log_p
+        if weight is not None:
+            w = weight.data if isinstance(weight, Tensor) else backend.as_array(weight, like=input.data)
+            terms = terms * constant(w.reshape((1, classes) + (1,) * (input.ndim - 2)), input)
+        return reduce_loss(-reduce_sum(terms, axis=1), reduction)
     loss = nll_loss(log_p, target, weight, ignore_index, reduction)
     if label_smoothing:
         smooth = -reduce_mean(log_p, axis=1)
