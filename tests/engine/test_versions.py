@@ -34,15 +34,19 @@ def test_step_between_forward_and_backward_raises():
     assert "Adam.step()" in text and HERE in text
 
 
-def test_each_optimizer_step_bumps_version():
-    for make in (lambda p: mg.optim.SGD(p, lr=0.1, momentum=0.9), lambda p: mg.optim.RMSprop(p),
-                 lambda p: mg.optim.AdamW(p)):
-        w = nn.Parameter(np.ones(3, np.float32))
-        opt = make([w])
-        (w * w).sum().backward()
-        before = w._version
-        opt.step()
-        assert w._version == before + 1
+@pytest.mark.parametrize("name", ["SGD", "Adam", "AdamW", "RMSprop", "Adadelta", "Adagrad"])
+def test_each_optimizer_step_bumps_version_and_is_named(name):
+    if not hasattr(mg.optim, name):
+        pytest.skip(f"mg.optim.{name} not in this tree")
+    w = nn.Parameter(np.ones(3, np.float32))
+    opt = getattr(mg.optim, name)([w], lr=0.1)
+    (w * w).sum().backward()
+    before = w._version
+    y = (w * 3.0).sum()
+    opt.step()
+    assert w._version == before + 1
+    with pytest.raises(StaleTensorError, match=rf"{name}\.step\(\) at .*{HERE}"):
+        y.backward()
 
 
 def test_rebinding_data_raises():
@@ -185,3 +189,29 @@ def test_manual_sgd_through_data_after_backward_still_works():
         (w * w).sum().backward()
         w.data -= 0.25 * w.grad.data
     np.testing.assert_allclose(w.numpy(), [0.125, 0.25])
+
+
+def test_gan_generator_backward_after_discriminator_step_raises():
+    """Step D, then backward G's loss through the D forward made before the step."""
+    mg.manual_seed(0)
+    G, D = nn.Linear(2, 2), nn.Sequential(nn.Linear(2, 4), nn.LeakyReLU(0.2), nn.Linear(4, 1))
+    opt_D = mg.optim.Adam(D.parameters(), lr=1e-3)
+    z = mg.tensor(np.random.default_rng(0).standard_normal((8, 2)).astype(np.float32))
+    real = mg.tensor(np.ones((8, 2), np.float32))
+    fake = G(z)
+    d_loss = D(fake.detach()).mean() - D(real).mean()
+    g_loss = -D(fake).mean()
+    d_loss.backward()
+    opt_D.step()
+    with pytest.raises(StaleTensorError, match="Adam.step()"):
+        g_loss.backward()
+
+
+def test_error_names_the_forward_line_when_origins_are_recorded():
+    from minigen.inspect.origin import record
+    w = _leaf([1.0, 2.0])
+    with record():
+        y = (w * w).sum()
+    w.data = w.data + 1
+    with pytest.raises(StaleTensorError, match=r"Mul\.backward \(the node made at .*" + HERE):
+        y.backward()
