@@ -108,6 +108,14 @@ def storage_version(array):
     return entry[0] if entry is not None else 0
 
 
+def versions_of(tensors):
+    """[t._version for t in tensors], without the storage lookups while no in-place
+    write has happened at all (every Function call records these)."""
+    if not _storage_writes:
+        return [t._version_offset for t in tensors]
+    return [t._version for t in tensors]
+
+
 def storage_change(array):
     """The last in-place Change of `array`'s memory, or None."""
     entry = _storage_writes.get(id(storage_root(array)))
@@ -155,16 +163,23 @@ def bump_storage(array, change):
 
 
 def checksum(array):
-    """The sum, modulo 2**64, of the bit patterns of `array`'s elements: it changes with
-    any change of one element (two changes could cancel; that is the price of one pass).
-    Read as 64-bit words, a (400, 784) float32 weight takes 0.02 ms, under 1 % of its
-    (64, 784) @ (784, 400) matmul."""
-    if array.flags.c_contiguous and array.nbytes % 8 == 0:
-        return array.reshape(-1).view(np.uint64).sum()      # 8 bytes at a time, no casts
-    bits = _UNSIGNED.get(array.dtype.itemsize)
-    if bits is None:
-        return None
-    return (array if array.ndim else array.reshape(1)).view(bits).sum(dtype=np.uint64)
+    """A fingerprint of `array`'s values that changes with any change of one element:
+    small arrays (up to 256 bytes) are copied as bytes; larger ones give the sum, modulo
+    2**64, of their bit patterns (two changes could cancel; that is the price of one
+    pass). Read as 64-bit words, a (400, 784) float32 weight takes 0.02 ms, under 1 % of
+    its (64, 784) @ (784, 400) matmul."""
+    if array.nbytes <= 256 and isinstance(array, np.ndarray):
+        return array.tobytes()
+    if array.nbytes % 8 == 0 and array.flags.c_contiguous:
+        words = array.reshape(-1).view(np.uint64)           # 8 bytes at a time, no casts
+    else:
+        bits = _UNSIGNED.get(array.dtype.itemsize)
+        if bits is None:
+            return None
+        words = array.view(bits)
+    if isinstance(words, np.ndarray):
+        return np.add.reduce(words, axis=None, dtype=np.uint64)   # no Python wrappers
+    return words.sum(dtype=np.uint64)
 
 
 _UNSIGNED = {1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64}

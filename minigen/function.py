@@ -87,12 +87,12 @@ class Function(abc.ABC):
             self.output_meta = [(y.shape, y.dtype) for y in outputs]
             # what the backward will check is unchanged (see minigen.autograd, versions)
             if self.reads_inputs:
-                self._input_versions = [t._version for t in tensors]
+                self._input_versions = autograd.versions_of(tensors)
                 # leaves that require grad (parameters): also a checksum of their values,
                 # the only way to notice a write straight into the array (w.data[0] = 10)
                 self._input_sums = [autograd.checksum(t._data) if t.requires_grad and t.creator is None
                                     else None for t in tensors]
-            self._output_versions = [y._version for y in results]
+            self._output_versions = autograd.versions_of(results)
             for y in results:
                 y.creator = self
                 y.requires_grad = True

@@ -9,6 +9,8 @@
 Every arithmetic operator and method below is one line that calls an op from
 `minigen.ops`; the derivatives live there, next to each forward.
 """
+import operator
+
 import numpy as np
 
 from minigen import autograd, backend
@@ -562,12 +564,7 @@ class Tensor:
     #     every tensor sharing that memory (views, detach()) sees the change;
     #   * writes straight into the array (`x.data[0] = 10`): not seen (NumPy does not
     #     say); use `x.data = ...` or an in-place helper instead (see the README).
-    @property
-    def data(self):
-        return self._data
-
-    @data.setter
-    def data(self, value):
+    def _set_data(self, value):
         if getattr(value, "dtype", None) is not None and value.dtype.kind == "c":
             raise TypeError(_COMPLEX_MESSAGE.format(what=f"{value.dtype} data"))
         old = self._version
@@ -575,6 +572,10 @@ class Tensor:
         # keep `_version` increasing whatever writes the new array has already seen
         self._version_offset = old + 1 - autograd.storage_version(value)
         self._last_change = autograd.note_change(".data = ...")
+
+    # The getter is attrgetter (C, no Python frame): `t.data` is read everywhere.
+    data = property(operator.attrgetter("_data"), _set_data,
+                    doc="The numpy/cupy array; assigning a new one counts as a change.")
 
     @property
     def _version(self):

@@ -211,13 +211,16 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
         dtype = np.asarray(target).dtype
     if dtype is not None and dtype.kind == "f":
         labels_shape = (input.shape[0],) + input.shape[2:]
+        if tuple(np.shape(target)) == labels_shape and labels_shape != input.shape:
+            raise TypeError(
+                f"cross_entropy: target of shape {labels_shape} must hold integer class indices, "
+                f"got dtype {dtype}: cast it with .long() / .astype('int64') (a float target "
+                f"holds class probabilities and has the input's shape {input.shape})")
         if tuple(np.shape(target)) != input.shape:
-            hint = (" Class indices must be integers: cast them with .long() / .astype('int64')."
-                    if tuple(np.shape(target)) == labels_shape else "")
             raise ShapeError(
                 f"cross_entropy: a float target holds class probabilities and must have the "
                 f"input's shape {input.shape}, got {tuple(np.shape(target))} (integer class "
-                f"indices would have shape {labels_shape}).{hint}")
+                f"indices would have shape {labels_shape})")
         target = _as_target(target, input, "cross_entropy")
         classes = input.shape[1]
         if label_smoothing:

@@ -34,7 +34,7 @@ def test_float_target_of_wrong_shape_says_probabilities():
 
 
 def test_float_class_indices_say_cast_to_integers():
-    with pytest.raises(ShapeError, match=r"must be integers.*astype\('int64'\)"):
+    with pytest.raises(TypeError, match=r"integer class indices, got dtype float32.*astype\('int64'\)"):
         F.cross_entropy(_scores(), np.array([0.0, 1.0, 2.0, 1.0], np.float32))
 
 
