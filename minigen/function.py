@@ -88,10 +88,10 @@ class Function(abc.ABC):
             # what the backward will check is unchanged (see minigen.autograd, versions)
             if self.reads_inputs:
                 self._input_versions = autograd.versions_of(tensors)
-                # leaves that require grad (parameters): also a checksum of their values,
+                # leaves (parameters, data, constants): also a checksum of their values,
                 # the only way to notice a write straight into the array (w.data[0] = 10)
-                self._input_sums = [autograd.checksum(t._data) if t.requires_grad and t.creator is None
-                                    else None for t in tensors]
+                self._input_sums = [autograd.checksum(t._data) if t.creator is None else None
+                                    for t in tensors]
             self._output_versions = autograd.versions_of(results)
             for y in results:
                 y.creator = self

@@ -215,3 +215,13 @@ def test_error_names_the_forward_line_when_origins_are_recorded():
     w.data = w.data + 1
     with pytest.raises(StaleTensorError, match=r"Mul\.backward \(the node made at .*" + HERE):
         y.backward()
+
+
+def test_write_straight_into_a_data_batch_raises():
+    """The batch x is a leaf without grad, but MatMul's weight gradient reads it."""
+    w = nn.Parameter(np.ones((3, 2), np.float32))
+    x = mg.tensor(np.ones((4, 3), np.float32))
+    y = (x @ w).sum()
+    x.data[0, 0] = 5.0
+    with pytest.raises(StaleTensorError, match=r"MatMul\.backward.*input 0.*\(4, 3\).*straight into its array"):
+        y.backward()
