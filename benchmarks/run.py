@@ -332,7 +332,8 @@ def engine_case(L, n_ops=1000):
 
 
 def cases(L):
-    """(name, group, goal, builder) for every row of the table."""
+    """(name, group, goal, builder) for every row of the table (the GAN rows: cases_gan.py)."""
+    from cases_gan import gan_cases
     conv = lambda *a: (lambda: conv_case(L, *a))            # noqa: E731
     bn = lambda *a: (lambda: bn_case(L, *a))                 # noqa: E731
     return [
@@ -350,7 +351,7 @@ def cases(L):
         ("MLP 784-512-784 b128 step (Adam)", "mlp", 1.3, lambda: mlp_case(L)),
         ("DCGAN 28x28 b64 train step (D+G)", "dcgan", 2.0, lambda: dcgan_case(L)),
         ("engine: 1000 ops on 8 elems fwd+bwd", "engine", 5.0, lambda: engine_case(L)),
-    ]
+    ] + gan_cases(L)
 
 
 # ---------------------------------------------------------------------------- machine facts
