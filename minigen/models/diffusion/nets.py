@@ -57,11 +57,12 @@ class ToyEpsNet(nn.Module):
         ε_θ = W_out SiLU(h_K)
     """
 
-    def __init__(self, dim: int = 2, hidden: int = 128, depth: int = 3, time_dim: int = 64):
+    def __init__(self, dim: int = 2, hidden: int = 128, depth: int = 3, time_dim: int = 64,
+                 fourier: int = 0):
         super().__init__()
-        self.dim, self.time_dim = int(dim), int(time_dim)
+        self.dim, self.time_dim, self.fourier = int(dim), int(time_dim), int(fourier)
         self.time = nn.Sequential(nn.Linear(time_dim, hidden), nn.SiLU(), nn.Linear(hidden, hidden))
-        self.inp = nn.Linear(dim, hidden)
+        self.inp = nn.Linear(dim * (1 + 2 * self.fourier), hidden)
         self.first = nn.ModuleList([nn.Linear(hidden, hidden) for _ in range(depth)])
         self.time_proj = nn.ModuleList([nn.Linear(hidden, hidden) for _ in range(depth)])
         self.second = nn.ModuleList([nn.Linear(hidden, hidden) for _ in range(depth)])
@@ -71,7 +72,17 @@ class ToyEpsNet(nn.Module):
         if x.ndim != 2 or x.shape[1] != self.dim:
             raise ValueError(f"ToyEpsNet: expected x of shape (B, {self.dim}), got {tuple(x.shape)}")
         temb = self.time(timestep_embedding(t, self.time_dim, like=x))
-        h = self.inp(x) + temb
+        h = self.inp(self.features(x)) + temb
         for first, proj, second in zip(self.first, self.time_proj, self.second):
             h = h + second(mg.functional.silu(first(mg.functional.silu(h)) + proj(temb)))
         return self.out(mg.functional.silu(h))
+
+    def features(self, x):
+        """[x, sin(2^k π x), cos(2^k π x)] for k < fourier (Tancik et al. 2020): Fourier
+        features let a small MLP draw the sharp ε field around narrow modes."""
+        if not self.fourier:
+            return x
+        freqs = np.pi * 2.0 ** np.arange(self.fourier)
+        f = x.reshape(x.shape[0], x.shape[1], 1) * Tensor(backend.as_array(freqs, dtype=x.dtype, like=x.data))
+        f = f.reshape(x.shape[0], -1)
+        return mg.concatenate([x, mg.sin(f), mg.cos(f)], axis=1)
