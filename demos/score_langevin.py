@@ -134,6 +134,7 @@ def main(argv=None):
     print("\npictures:")
     for name, p in paths.items():
         print(f"  {name:16s} {p}")
+    print(f"  {'points':16s} {os.path.join(args.out, 'samples.npy')}")
     print(f"  {'numbers':16s} {os.path.join(args.out, 'results.json')}")
     print(f"done in {results['seconds']:.0f} s")
     return results
