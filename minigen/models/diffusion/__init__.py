@@ -22,3 +22,8 @@ from .nets import ToyEpsNet, timestep_embedding
 from .analytic import GaussianMixture
 from .ddpm import VARIANCES, ddpm_loss, ddpm_sample, ddpm_step, p_mean_variance
 from .ddim import SPACINGS, ddim_encode, ddim_sample, ddim_sigma, ddim_step, ddim_timesteps
+from .score import (NoiseConditionalScoreNet, annealed_langevin, dsm_loss, geometric_sigmas,
+                    langevin)
+from .unet import UNet
+from .inpainting import network_calls, repaint, repaint_schedule
+from .likelihood import vlb_bits_per_dim, vlb_terms
