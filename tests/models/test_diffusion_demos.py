@@ -30,3 +30,17 @@ def test_ddpm_demo_tiny(tmp_path, capsys):
     assert abs(results["vlb_nats"] - parts) < 1e-6 * results["vlb_nats"]
     for name in ("trajectory.png", "trajectory.gif", "samples.png", "grid_epoch1.png"):
         assert os.path.getsize(tmp_path / name) > 500 and str(tmp_path / name) in out
+
+
+def test_diffusion_inpainting_demo_tiny(tmp_path, capsys):
+    demo = load_demo("diffusion_inpainting")
+    results = demo.main(["--steps", "2", "--channels", "4", "--batch-size", "4", "--n-test", "3",
+                         "--sample-steps", "4", "--jump-length", "2", "--resample", "2",
+                         "--out", str(tmp_path), "--vae-results", str(tmp_path / "none.json")])
+    out = capsys.readouterr().out
+    assert results["network_calls_per_image"] == 4 + 1 * 1 * 2
+    for kind in ("centre", "left", "random"):
+        row = results["mse_missing"][kind]
+        assert row["known_pixels_exact"] and 0 <= row["RePaint"] <= 1
+        assert os.path.getsize(tmp_path / f"repaint_{kind}.png") > 1000
+    assert "network calls per image" in out
