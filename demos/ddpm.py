@@ -29,25 +29,25 @@ from minigen.models.diffusion import SCHEDULES, ddim_sample, ddpm_loss, make_sch
 from minigen.models.diffusion.likelihood import vlb_bits_per_dim            # noqa: E402
 from minigen.models.diffusion.unet import UNet                              # noqa: E402
 from minigen.models.vae import load_fashion_mnist, sample_metrics           # noqa: E402
-from minigen.train import Loop, arg_parser                                  # noqa: E402
+from minigen.train import Loop, arg_parser, positive_float_arg, positive_int_arg  # noqa: E402
 
 
 def build_parser():
     p = arg_parser(__doc__.splitlines()[0], epochs=3, batch_size=64, lr=1e-3, out="out/ddpm",
                    checkpoint_every=200)
     p.add_argument("--full", action="store_true", help="the full Fashion-MNIST files")
-    p.add_argument("--channels", type=int, default=16, help="U-Net base width C (C, 2C, 2C)")
-    p.add_argument("--blocks", type=int, default=1, help="residual blocks per level")
+    p.add_argument("--channels", type=positive_int_arg, default=16, help="U-Net base width C (C, 2C, 2C)")
+    p.add_argument("--blocks", type=positive_int_arg, default=1, help="residual blocks per level")
     p.add_argument("--attention", action="store_true", help="self-attention at 7x7")
     p.add_argument("--schedule", choices=SCHEDULES, default="cosine")
-    p.add_argument("--T", type=int, default=1000)
-    p.add_argument("--ema-decay", type=float, default=0.995)
-    p.add_argument("--clip", type=float, default=1.0, help="gradient-norm clipping")
-    p.add_argument("--sample-steps", type=int, default=10, help="DDIM steps for grids and metrics")
-    p.add_argument("--n-eval", type=int, default=200, help="samples for FD/KID/precision/recall")
-    p.add_argument("--n-samples", type=int, default=200, help="images saved in samples.npy")
-    p.add_argument("--vlb-n", type=int, default=20, help="test images for L_vlb (T network calls each)")
-    p.add_argument("--vlb-steps", type=int, default=None,
+    p.add_argument("--T", type=positive_int_arg, default=1000)
+    p.add_argument("--ema-decay", type=positive_float_arg, default=0.995)
+    p.add_argument("--clip", type=positive_float_arg, default=1.0, help="gradient-norm clipping")
+    p.add_argument("--sample-steps", type=positive_int_arg, default=10, help="DDIM steps for grids and metrics")
+    p.add_argument("--n-eval", type=positive_int_arg, default=200, help="samples for FD/KID/precision/recall")
+    p.add_argument("--n-samples", type=positive_int_arg, default=200, help="images saved in samples.npy")
+    p.add_argument("--vlb-n", type=positive_int_arg, default=20, help="test images for L_vlb (T network calls each)")
+    p.add_argument("--vlb-steps", type=positive_int_arg, default=None,
                    help="terms of L_vlb evaluated (an unbiased estimate from that many random t)")
     return p
 
@@ -80,7 +80,7 @@ def main(argv=None):
 
     mg.manual_seed(args.seed)
     model = UNet(channels=args.channels, blocks=args.blocks, attention=args.attention).to(args.device)
-    n_params = sum(p.size for p in model.parameters())
+    n_params = sum(p.numel() for p in model.parameters())
     print(f"model: U-Net C={args.channels}, {args.blocks} block(s)/level, attention {args.attention}, "
           f"{n_params:,} parameters; {schedule.name} schedule, T = {schedule.T}")
 

@@ -30,7 +30,7 @@ from minigen.models.diffusion import (UNet, make_schedule, network_calls,  # noq
                                       repaint)
 from minigen.models.vae import load_fashion_mnist                           # noqa: E402
 from minigen.models.vae.inpainting import MASKS, make_mask, mean_image_fill, missing_mse  # noqa: E402
-from minigen.train import CHECKPOINT_NAME, arg_parser                       # noqa: E402
+from minigen.train import CHECKPOINT_NAME, arg_parser, positive_int_arg  # noqa: E402
 
 
 def build_parser():
@@ -38,11 +38,11 @@ def build_parser():
                    out="out/diffusion_inpainting")
     p.add_argument("--full", action="store_true", help="full Fashion-MNIST files")
     p.add_argument("--load", metavar="DIR", help="a demos/ddpm.py output folder (checkpoint.npz, args.json)")
-    p.add_argument("--n-test", type=int, default=300, help="masked test images per mask")
-    p.add_argument("--sample-steps", type=int, default=50, help="S kept steps of the reverse walk")
-    p.add_argument("--jump-length", type=int, default=5)
-    p.add_argument("--resample", type=int, default=3)
-    p.add_argument("--channels", type=int, default=16, help="U-Net width when training one here")
+    p.add_argument("--n-test", type=positive_int_arg, default=300, help="masked test images per mask")
+    p.add_argument("--sample-steps", type=positive_int_arg, default=50, help="S kept steps of the reverse walk")
+    p.add_argument("--jump-length", type=positive_int_arg, default=5)
+    p.add_argument("--resample", type=positive_int_arg, default=3)
+    p.add_argument("--channels", type=positive_int_arg, default=16, help="U-Net width when training one here")
     p.add_argument("--vae-results", default="out/vae_inpainting/results.json",
                    help="results.json of demos/vae_inpainting.py, to print one table")
     return p

@@ -32,24 +32,25 @@ from minigen.data.toy2d import TOY_2D_NAMES, toy_2d                         # no
 from minigen.metrics import frechet_distance                                # noqa: E402
 from minigen.models.diffusion import (GaussianMixture, SCHEDULES, SPACINGS, ToyEpsNet,  # noqa: E402
                                       ddim_encode, ddim_sample, ddpm_loss, ddpm_sample, make_schedule)
-from minigen.train import Loop, arg_parser                                  # noqa: E402
+from minigen.train import (Loop, arg_parser, non_negative_float_arg, non_negative_int_arg,  # noqa: E402
+                           positive_float_arg, positive_int_arg)
 
 def build_parser():
     p = arg_parser(__doc__.splitlines()[0], steps=4000, batch_size=512, lr=2e-3,
                    out="out/diffusion_toy", checkpoint_every=1000)
     p.add_argument("--data", choices=TOY_2D_NAMES, default="8gaussians")
     p.add_argument("--sampler", choices=("ddpm", "ddim"), default="ddpm")
-    p.add_argument("--sample-steps", type=int, default=100, help="DDIM steps S (--sampler ddim)")
-    p.add_argument("--eta", type=float, default=0.0, help="DDIM noise: 0 deterministic, 1 ~ DDPM")
+    p.add_argument("--sample-steps", type=positive_int_arg, default=100, help="DDIM steps S (--sampler ddim)")
+    p.add_argument("--eta", type=non_negative_float_arg, default=0.0, help="DDIM noise: 0 deterministic, 1 ~ DDPM")
     p.add_argument("--spacing", choices=SPACINGS, default="uniform", help="DDIM step spacing")
     p.add_argument("--schedule", choices=SCHEDULES, default="linear")
-    p.add_argument("--T", type=int, default=1000, help="diffusion steps")
-    p.add_argument("--hidden", type=int, default=128)
-    p.add_argument("--depth", type=int, default=3, help="residual blocks")
-    p.add_argument("--fourier", type=int, default=4, help="Fourier-feature octaves of the input")
-    p.add_argument("--ema-decay", type=float, default=0.995)
-    p.add_argument("--n-samples", type=int, default=10_000)
-    p.add_argument("--train-size", type=int, default=100_000, help="points in the training set")
+    p.add_argument("--T", type=positive_int_arg, default=1000, help="diffusion steps")
+    p.add_argument("--hidden", type=positive_int_arg, default=128)
+    p.add_argument("--depth", type=positive_int_arg, default=3, help="residual blocks")
+    p.add_argument("--fourier", type=non_negative_int_arg, default=4, help="Fourier-feature octaves of the input")
+    p.add_argument("--ema-decay", type=positive_float_arg, default=0.995)
+    p.add_argument("--n-samples", type=positive_int_arg, default=10_000)
+    p.add_argument("--train-size", type=positive_int_arg, default=100_000, help="points in the training set")
     p.add_argument("--ddim-table", action="store_true",
                    help="also sample with S in {10,20,50,100,1000} x eta in {0,0.5,1}: quality and time")
     return p
@@ -94,7 +95,7 @@ def main(argv=None):
     # -- model ---------------------------------------------------------------------------
     mg.manual_seed(args.seed)
     model = ToyEpsNet(hidden=args.hidden, depth=args.depth, fourier=args.fourier).to(args.device)
-    n_params = sum(p.size for p in model.parameters())
+    n_params = sum(p.numel() for p in model.parameters())
     print(f"model: ε_θ(x, t), residual MLP {args.hidden} x {args.depth} blocks, "
           f"{args.fourier} Fourier octaves, {n_params:,} parameters")
 

@@ -33,7 +33,7 @@ from minigen.data.toy2d import toy_2d                                       # no
 from minigen.models.diffusion import GaussianMixture                        # noqa: E402
 from minigen.models.diffusion.score import (NoiseConditionalScoreNet, annealed_langevin,  # noqa: E402
                                             dsm_loss, geometric_sigmas, langevin)
-from minigen.train import Loop, arg_parser                                  # noqa: E402
+from minigen.train import Loop, arg_parser, positive_float_arg, positive_int_arg  # noqa: E402
 
 DATA = ("unequal", "8gaussians", "25gaussians")
 
@@ -43,14 +43,14 @@ def build_parser():
                    out="out/score_langevin", checkpoint_every=1000)
     p.add_argument("--data", choices=DATA, default="unequal",
                    help="'unequal': 0.8 N((-0.7,-0.7), 0.1²) + 0.2 N((0.7,0.7), 0.1²)")
-    p.add_argument("--levels", type=int, default=10, help="L noise levels")
-    p.add_argument("--sigma-max", type=float, default=1.0)
-    p.add_argument("--sigma-min", type=float, default=0.01)
-    p.add_argument("--steps-per-level", type=int, default=100, help="T of annealed Langevin")
-    p.add_argument("--eps", type=float, default=2e-5, help="annealed Langevin: alpha_i = eps sigma_i² / sigma_L²")
-    p.add_argument("--plain-step", type=float, default=2e-3, help="plain Langevin step")
-    p.add_argument("--n-samples", type=int, default=5000)
-    p.add_argument("--hidden", type=int, default=128)
+    p.add_argument("--levels", type=positive_int_arg, default=10, help="L noise levels")
+    p.add_argument("--sigma-max", type=positive_float_arg, default=1.0)
+    p.add_argument("--sigma-min", type=positive_float_arg, default=0.01)
+    p.add_argument("--steps-per-level", type=positive_int_arg, default=100, help="T of annealed Langevin")
+    p.add_argument("--eps", type=positive_float_arg, default=2e-5, help="annealed Langevin: alpha_i = eps sigma_i² / sigma_L²")
+    p.add_argument("--plain-step", type=positive_float_arg, default=2e-3, help="plain Langevin step")
+    p.add_argument("--n-samples", type=positive_int_arg, default=5000)
+    p.add_argument("--hidden", type=positive_int_arg, default=128)
     return p
 
 

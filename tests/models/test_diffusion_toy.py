@@ -68,7 +68,7 @@ def test_resume_equals_an_uninterrupted_run(demo, tmp_path, monkeypatch):
 def test_short_seeded_run_covers_all_eight_ring_modes(demo, tmp_path):
     results = demo.main(["--steps", "400", "--n-samples", "1000", "--hidden", "64", "--depth", "2",
                          "--train-size", "20000", "--batch-size", "256", "--sampler", "ddim",
-                         "--sample-steps", "20", "--out", str(tmp_path)])
+                         "--sample-steps", "20", "--lr", "5e-3", "--out", str(tmp_path)])
     assert results["modes_covered"] == 8
     x = np.load(tmp_path / "samples.npy")                       # and no mode is starved
     modes = demo.toy_2d("8gaussians").modes
