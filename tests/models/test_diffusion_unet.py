@@ -49,3 +49,23 @@ def test_unet_shapes_dtype_and_errors():
         net(mg.randn(1, 1, 30, 30), np.array([0]))
     with pytest.raises(ValueError, match=r"\(B, 1, H, W\)"):
         net(mg.randn(1, 3, 28, 28), np.array([0]))
+
+
+def test_the_benchmark_twin_in_pytorch_computes_the_same_unet():
+    """benchmarks/cases_diffusion.py times a PyTorch copy: it must be the same network."""
+    torch = pytest.importorskip("torch")
+    import importlib.util
+    import os
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    spec = importlib.util.spec_from_file_location("cases_diffusion", os.path.join(root, "benchmarks", "cases_diffusion.py"))
+    cases = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(cases)
+    mg.manual_seed(0)
+    ours = UNet(channels=8, attention=True)
+    theirs = cases._torch_unet(torch, channels=8)
+    theirs.load_state_dict({k: torch.tensor(np.array(v)) for k, v in ours.state_dict().items()})
+    x = np.random.default_rng(0).standard_normal((2, 1, 28, 28)).astype(np.float32)
+    t = np.array([5, 900])
+    a = ours(mg.tensor(x), t).numpy()
+    b = theirs(torch.tensor(x), torch.tensor(t)).detach().numpy()
+    np.testing.assert_allclose(a, b, rtol=1e-3, atol=1e-4)
