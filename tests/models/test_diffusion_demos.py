@@ -44,3 +44,10 @@ def test_diffusion_inpainting_demo_tiny(tmp_path, capsys):
         assert row["known_pixels_exact"] and 0 <= row["RePaint"] <= 1
         assert os.path.getsize(tmp_path / f"repaint_{kind}.png") > 1000
     assert "network calls per image" in out
+
+
+def test_diffusion_forward_demo(tmp_path, capsys):
+    numbers = load_demo("diffusion_forward").main(["--out", str(tmp_path), "--T", "100"])
+    assert numbers["cosine"]["alpha_bar_T/2"] > numbers["linear"]["alpha_bar_T/2"]
+    for name in ("schedules.png", "forward_toy.png", "forward_image.png"):
+        assert os.path.getsize(tmp_path / name) > 1000
