@@ -47,7 +47,7 @@ def test_diffusion_inpainting_demo_tiny(tmp_path, capsys):
 
 
 def test_diffusion_forward_demo(tmp_path, capsys):
-    numbers = load_demo("diffusion_forward").main(["--out", str(tmp_path), "--T", "100"])
+    numbers = load_demo("diffusion_forward").main(["--out", str(tmp_path)])
     assert numbers["cosine"]["alpha_bar_T/2"] > numbers["linear"]["alpha_bar_T/2"]
     for name in ("schedules.png", "forward_toy.png", "forward_image.png"):
         assert os.path.getsize(tmp_path / name) > 1000
