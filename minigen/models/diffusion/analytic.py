@@ -65,8 +65,8 @@ class GaussianMixture:
 
     @staticmethod
     def _back(values, like):
-        out = backend.as_array(values, dtype=like.dtype, like=like)
-        return out
+        """Host float64 values as an array of ``like``'s dtype and device."""
+        return backend.as_array(values, dtype=like.dtype, like=like)
 
     def score(self, x, sigma):
         """∇_x log p_σ(x) where p_σ = p * N(0, σ² I); ``sigma`` a scalar or (B,)."""

@@ -27,7 +27,7 @@ import numpy as np
 import minigen as mg
 from minigen.autograd import no_grad
 
-from .schedules import _coefficient
+from .schedules import coefficient
 
 __all__ = ["ddpm_loss", "p_mean_variance", "ddpm_step", "ddpm_sample", "VARIANCES"]
 
@@ -64,9 +64,9 @@ def p_mean_variance(eps_fn, schedule, xt, t, variance="beta"):
     """μ_θ(x_t, t) and σ_t² of p_θ(x_{t-1} | x_t); also returns ε_θ."""
     t = schedule.check_t(t, len(xt))
     eps = eps_fn(xt, t)
-    coef = _coefficient(schedule.betas / schedule.sqrt_one_minus_alpha_bars, t, xt)   # β_t / √(1 − ᾱ_t)
-    mean = (xt - coef * eps) / _coefficient(np.sqrt(schedule.alphas), t, xt)          # (x_t − …ε)/√α_t
-    return mean, _coefficient(_variance(schedule, variance), t, xt), eps
+    coef = coefficient(schedule.betas / schedule.sqrt_one_minus_alpha_bars, t, xt)   # β_t / √(1 − ᾱ_t)
+    mean = (xt - coef * eps) / coefficient(np.sqrt(schedule.alphas), t, xt)          # (x_t − …ε)/√α_t
+    return mean, coefficient(_variance(schedule, variance), t, xt), eps
 
 
 def ddpm_step(eps_fn, schedule, xt, t: int, variance="beta", noise=None):

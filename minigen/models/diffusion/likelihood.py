@@ -33,7 +33,7 @@ import minigen as mg
 from minigen.autograd import no_grad
 
 from .ddpm import p_mean_variance
-from .schedules import _coefficient
+from .schedules import coefficient
 
 __all__ = ["prior_kl", "denoising_kl", "discretized_gaussian_log_likelihood", "decoder_nll",
            "vlb_terms", "vlb_bits_per_dim"]
@@ -77,7 +77,7 @@ def decoder_nll(eps_fn, schedule, x0, eps):
     t = np.zeros(len(x0), dtype=np.int64)
     x1 = schedule.q_sample(x0, t, eps)
     mean, _, _ = p_mean_variance(eps_fn, schedule, x1, t)
-    std = _coefficient(np.sqrt(schedule.betas), t, x0)
+    std = coefficient(np.sqrt(schedule.betas), t, x0)
     return -discretized_gaussian_log_likelihood(x0, mean, std).reshape(len(x0), -1).sum(axis=1)
 
 

@@ -24,7 +24,7 @@ import minigen.nn as nn
 from minigen import backend
 from minigen.tensor import Tensor
 
-__all__ = ["timestep_embedding", "ToyEpsNet", "module_device_dtype"]
+__all__ = ["timestep_embedding", "ToyEpsNet"]
 
 
 def timestep_embedding(t, dim: int, like=None, max_period: float = 10000.0) -> Tensor:
@@ -41,12 +41,6 @@ def timestep_embedding(t, dim: int, like=None, max_period: float = 10000.0) -> T
     data = like.data if isinstance(like, Tensor) else like
     dtype = data.dtype if data is not None else np.float32
     return Tensor(backend.as_array(emb, dtype=dtype, like=data if data is not None else emb))
-
-
-def module_device_dtype(module):
-    """(device, dtype) of a module's first parameter."""
-    p = next(iter(module.parameters()))
-    return p.device, p.dtype
 
 
 class ToyEpsNet(nn.Module):

@@ -44,7 +44,7 @@ import numpy as np
 from minigen import backend
 from minigen.tensor import Tensor
 
-__all__ = ["NoiseSchedule", "linear_betas", "cosine_betas", "make_schedule", "SCHEDULES"]
+__all__ = ["NoiseSchedule", "linear_betas", "cosine_betas", "make_schedule", "coefficient", "SCHEDULES"]
 
 SCHEDULES = ("linear", "cosine")
 
@@ -62,7 +62,7 @@ def cosine_betas(T: int = 1000, s: float = 0.008, max_beta: float = 0.999) -> np
     return np.clip(1 - alpha_bar[1:] / alpha_bar[:-1], 0, max_beta)   # clip: β_T would be 1
 
 
-def _coefficient(values: np.ndarray, t, x):
+def coefficient(values: np.ndarray, t, x):
     """values[t] shaped (B, 1, …, 1) to broadcast against x, with x's dtype and device."""
     shape = (len(t),) + (1,) * (x.ndim - 1)
     data = x.data if isinstance(x, Tensor) else x
@@ -129,29 +129,29 @@ class NoiseSchedule:
         if tuple(x0.shape) != tuple(eps.shape):
             raise ValueError(f"q_sample: x0 has shape {tuple(x0.shape)} but eps {tuple(eps.shape)}")
         t = self.check_t(t, len(x0))
-        return (_coefficient(self.sqrt_alpha_bars, t, x0) * x0
-                + _coefficient(self.sqrt_one_minus_alpha_bars, t, x0) * eps)
+        return (coefficient(self.sqrt_alpha_bars, t, x0) * x0
+                + coefficient(self.sqrt_one_minus_alpha_bars, t, x0) * eps)
 
     def q_mean_variance(self, x0, t):
         """Mean √ᾱ_t x_0 and variance (1 − ᾱ_t) (per sample, broadcastable) of q(x_t | x_0)."""
         t = self.check_t(t, len(x0))
-        return (_coefficient(self.sqrt_alpha_bars, t, x0) * x0,
-                _coefficient(1 - self.alpha_bars, t, x0))
+        return (coefficient(self.sqrt_alpha_bars, t, x0) * x0,
+                coefficient(1 - self.alpha_bars, t, x0))
 
     def q_posterior(self, x0, xt, t):
         """Mean μ̃_t(x_t, x_0) and variance β̃_t of q(x_{t-1} | x_t, x_0)."""
         if tuple(x0.shape) != tuple(xt.shape):
             raise ValueError(f"q_posterior: x0 has shape {tuple(x0.shape)} but x_t {tuple(xt.shape)}")
         t = self.check_t(t, len(x0))
-        mean = (_coefficient(self.posterior_mean_coef_x0, t, x0) * x0
-                + _coefficient(self.posterior_mean_coef_xt, t, x0) * xt)
-        return mean, _coefficient(self.posterior_variance, t, x0)
+        mean = (coefficient(self.posterior_mean_coef_x0, t, x0) * x0
+                + coefficient(self.posterior_mean_coef_xt, t, x0) * xt)
+        return mean, coefficient(self.posterior_variance, t, x0)
 
     def predict_x0(self, xt, t, eps):
         """x̂_0 = (x_t − √(1 − ᾱ_t) ε) / √ᾱ_t: the clean point a noise guess ε implies."""
         t = self.check_t(t, len(xt))
-        return ((xt - _coefficient(self.sqrt_one_minus_alpha_bars, t, xt) * eps)
-                / _coefficient(self.sqrt_alpha_bars, t, xt))
+        return ((xt - coefficient(self.sqrt_one_minus_alpha_bars, t, xt) * eps)
+                / coefficient(self.sqrt_alpha_bars, t, xt))
 
     def snr(self, t=None) -> np.ndarray:
         """SNR(t) = ᾱ_t / (1 − ᾱ_t) (all t when None)."""

@@ -38,7 +38,7 @@ import minigen.nn as nn
 from minigen.autograd import no_grad
 
 from .nets import ToyEpsNet
-from .schedules import _coefficient
+from .schedules import coefficient
 
 __all__ = ["geometric_sigmas", "NoiseConditionalScoreNet", "dsm_loss", "langevin", "annealed_langevin"]
 
@@ -75,7 +75,7 @@ class NoiseConditionalScoreNet(nn.Module):
     def forward(self, x, levels):
         levels = _levels(levels, len(x), len(self.sigmas))
         spread = 1000 // len(self.sigmas)               # spread the level codes like DDPM's t
-        return self.f(x, levels * spread) / _coefficient(self.sigmas, levels, x)
+        return self.f(x, levels * spread) / coefficient(self.sigmas, levels, x)
 
 
 def dsm_loss(score_fn, x, sigmas, levels=None, z=None):
@@ -87,7 +87,7 @@ def dsm_loss(score_fn, x, sigmas, levels=None, z=None):
     levels = _levels(levels, len(x), len(sigmas))
     if z is None:
         z = mg.randn(*x.shape, dtype=x.dtype, device=x.device)
-    sigma = _coefficient(sigmas, levels, x)
+    sigma = coefficient(sigmas, levels, x)
     residual = sigma * score_fn(x + sigma * z, levels) + z      # σ s_θ(x̃, σ) + z
     return 0.5 * (residual * residual).sum(axis=1).mean()
 
