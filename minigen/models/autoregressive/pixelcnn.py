@@ -11,9 +11,9 @@ kernel is masked to the pixels above and to the left of the centre keeps that or
 
 All H*W conditionals come out of one forward pass, so log p(x) is exact and as cheap as
 a classifier's forward.  Sampling is not: H*W passes, one per pixel.  Here each pass
-looks only at the rows pixel (r, c) can see -- r - rows_above .. r -- which gives the
-same logit (the network is causal and the rows cut off lie outside its receptive field)
-at a fraction of the cost.
+looks only at the window pixel (r, c) can see -- rows r - reach .. r, columns
+c - reach .. c + reach, reach = k // 2 + (number of 3x3 blocks) -- which gives the same
+logit (what is cut off lies outside its receptive field) at a fraction of the cost.
 
 The blind spot.  Stacking 3x3 type-B kernels grows the receptive field as a triangle:
 each layer reaches one row up and one column right *of the row above*, so pixels above
@@ -65,9 +65,9 @@ class PixelCNN(AutoregressiveModel):
         self.blocks = nn.ModuleList([ResidualBlock(channels) for _ in range(num_blocks)])
         self.head = nn.Sequential(nn.ReLU(), nn.Conv2d(channels, head, 1), nn.ReLU(),
                                   nn.Conv2d(head, 1, 1))
-        # rows above a pixel that its logit can depend on: k // 2 from the first layer,
-        # one per 3x3 block
-        self.rows_above = kernel_size // 2 + num_blocks
+        # how far up / left / right a logit can look: k // 2 from the first layer, one
+        # per 3x3 block
+        self.reach = kernel_size // 2 + num_blocks
 
     def logits(self, x):
         h = self.input_conv(x)
@@ -76,11 +76,13 @@ class PixelCNN(AutoregressiveModel):
         return self.head(h)
 
     def conditional_logit(self, x, d):
-        """The logit of pixel d = (r, c) from rows r - rows_above .. r only."""
+        """The logit of pixel d = (r, c) from the window it can see (rows r - reach .. r,
+        columns c - reach .. c + reach): the same number as the full forward's."""
         width = self.event_shape[2]
         r, c = divmod(int(d), width)
-        top = max(0, r - self.rows_above)
-        return self.logits(x[:, :, top:r + 1, :])[:, 0, r - top, c]
+        top, left = max(0, r - self.reach), max(0, c - self.reach)
+        window = x[:, :, top:r + 1, left:c + self.reach + 1]
+        return self.logits(window)[:, 0, r - top, c - left]
 
 
 def receptive_field(model, row, col, n=8, seed=0):
