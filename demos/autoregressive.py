@@ -4,6 +4,7 @@
     python demos/autoregressive.py --model made --num-masks 8 --order random   # order-agnostic
     python demos/autoregressive.py --model fvsbn                 # one logistic regression per pixel
     python demos/autoregressive.py --model pixelcnn              # masked convolutions (slowest)
+    python demos/autoregressive.py --model pixelcnn --gated      # vertical/horizontal stacks
 
 What it does (lecture L6.3, tractable densities):
 1. trains the model by maximum likelihood on dynamically binarised training images
@@ -29,7 +30,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 
 import minigen as mg                                                    # noqa: E402
 from minigen import viz                                                 # noqa: E402
-from minigen.models.autoregressive import (FVSBN, MADE, PixelCNN,      # noqa: E402
+from minigen.models.autoregressive import (FVSBN, MADE, GatedPixelCNN, PixelCNN,  # noqa: E402
                                            bottom_half_missing, receptive_field)
 from minigen.models.vae import load_fashion_mnist, make_loader, prepare_test   # noqa: E402
 from minigen.models.vae.inpainting import mean_image_fill, missing_mse  # noqa: E402
@@ -50,7 +51,9 @@ def build_parser(model="made"):
     p.add_argument("--num-masks", type=int, default=1, help="MADE: masks for (order-)agnostic training")
     p.add_argument("--order", choices=("natural", "random"), default="natural", help="MADE input order")
     p.add_argument("--channels", type=int, default=32, help="PixelCNN feature channels")
-    p.add_argument("--blocks", type=int, default=4, help="PixelCNN residual blocks")
+    p.add_argument("--blocks", type=int, default=4, help="PixelCNN residual blocks (gated: layers)")
+    p.add_argument("--gated", action="store_true",
+                   help="PixelCNN: the gated version (vertical + horizontal stacks, no blind spot)")
     p.add_argument("--n-samples", type=int, default=None,
                    help="images sampled (default 64; 16 for PixelCNN)")
     p.add_argument("--n-inpaint", type=int, default=None,
@@ -74,6 +77,8 @@ def make_model(args):
     if args.model == "made":
         return MADE(784, hidden=tuple(args.hidden), num_masks=args.num_masks, order=args.order,
                     seed=args.seed, event_shape=(1, 28, 28))
+    if args.gated:
+        return GatedPixelCNN(28, channels=args.channels, num_layers=args.blocks)
     return PixelCNN(28, channels=args.channels, num_blocks=args.blocks)
 
 

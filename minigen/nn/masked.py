@@ -81,16 +81,21 @@ def causal_conv_mask(out_channels, in_channels, kernel_size, mask_type):
 
     Type A is for the first layer: output pixel i must not see input pixel i.  Type B
     (the centre included) is for later layers, whose feature at i already depends only
-    on pixels before i.  Single-channel images: no split of the channels into colours.
+    on pixels before i.  Type 'V' keeps the whole centre row as well: the vertical stack
+    of the gated PixelCNN, whose output is shifted down one row before the pixels of
+    that row may use it.  Single-channel images: no split of the channels into colours.
     """
-    if mask_type not in ("A", "B"):
-        raise ValueError(f"mask_type must be 'A' or 'B', got {mask_type!r}")
+    if mask_type not in ("A", "B", "V"):
+        raise ValueError(f"mask_type must be 'A' or 'B' (or 'V'), got {mask_type!r}")
     kh, kw = kernel_size
     if kh % 2 == 0 or kw % 2 == 0:
         raise ValueError(f"a causal mask needs an odd kernel size (a centre), got {kernel_size}")
     mask = np.zeros((kh, kw))
     mask[:kh // 2, :] = 1
-    mask[kh // 2, :kw // 2 + (mask_type == "B")] = 1
+    if mask_type == "V":                      # the gated PixelCNN's vertical stack: the
+        mask[kh // 2, :] = 1                  # whole centre row too (used shifted down a row)
+    else:
+        mask[kh // 2, :kw // 2 + (mask_type == "B")] = 1
     return np.broadcast_to(mask, (out_channels, in_channels, kh, kw)).copy()
 
 

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 import minigen as mg
-from minigen.models.autoregressive import (FVSBN, MADE, PixelCNN, bottom_half_missing,
-                                           receptive_field)
+from minigen.models.autoregressive import (FVSBN, MADE, GatedPixelCNN, PixelCNN,
+                                           bottom_half_missing, receptive_field)
 from minigen.nn.masked import causal_conv_mask
 
 
@@ -43,6 +43,7 @@ def tiny_models():
         "made natural": (MADE(10, hidden=(16, 16)).double(), 10),
         "made random, 4 masks": (MADE(10, hidden=(16,), num_masks=4, order="random", seed=3).double(), 10),
         "pixelcnn 3x3": (PixelCNN(3, channels=8, num_blocks=2, kernel_size=5).double(), 9),
+        "gated pixelcnn 3x3": (GatedPixelCNN(3, channels=4, num_layers=1, kernel_size=3).double(), 9),
     }
 
 
@@ -50,7 +51,7 @@ def tiny_models():
 def test_probabilities_of_all_states_sum_to_one_before_and_after_training(name):
     model, d = tiny_models()[name]
     states = all_states(d)
-    if isinstance(model, PixelCNN):
+    if isinstance(model, (PixelCNN, GatedPixelCNN)):
         states = states.reshape(-1, 1, 3, 3)
     assert abs(total_probability(model.log_prob, states) - 1) < 1e-6
     rng = np.random.default_rng(0)
@@ -155,6 +156,32 @@ def test_pixelcnn_receptive_field_by_engine_gradients_and_its_blind_spot():
     # pixels further up and as far right are seen (the triangle of stacked 3x3 kernels)
     assert blind[row - 1, col + 3] and blind[row - 1, 11] and blind[row - 2, col + 4]
     assert seen[row - 1, col + 2] and seen[row - 4, col + 5] and seen[row, 0]
+
+
+def test_gated_pixelcnn_has_no_blind_spot():
+    mg.manual_seed(0)
+    model = GatedPixelCNN(12, channels=16, num_layers=3, kernel_size=5).double()
+    row, col = 8, 4
+    seen = receptive_field(model, row, col, n=8) > 0
+    before = (np.arange(144) < row * 12 + col).reshape(12, 12)
+    assert not seen[row, col] and not np.any(seen & ~before)
+    # every earlier pixel of the band above is seen -- where the plain PixelCNN of the
+    # same depth is blind (test above: (row - 1, col + 3), (row - 2, col + 4))
+    band = np.zeros_like(before)
+    band[row - 4:row, col - 4:col + 5] = True
+    band[row, col - 4:col] = True
+    assert np.all(seen[band])
+    assert seen[row - 1, col + 3] and seen[row - 2, col + 4]
+
+
+def test_gated_pixelcnn_window_gives_the_full_networks_logit():
+    mg.manual_seed(0)
+    model = GatedPixelCNN(12, channels=4, num_layers=2, kernel_size=5).double()
+    x = (np.random.default_rng(1).random((2, 1, 12, 12)) < 0.5).astype(np.float64)
+    full = model.logits(mg.tensor(x)).numpy().reshape(2, -1)
+    for d in range(0, 144, 5):
+        np.testing.assert_allclose(model.conditional_logit(mg.tensor(x), d).numpy(), full[:, d],
+                                   atol=1e-12)
 
 
 def test_type_a_first_layer_alone_sees_exactly_the_pixels_before():

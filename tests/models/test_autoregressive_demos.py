@@ -47,6 +47,7 @@ def test_pixelcnn_demo_end_to_end(tmp_path):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("flags", [["--model", "fvsbn"],
+                                   ["--model", "pixelcnn", "--gated", "--channels", "4", "--blocks", "1"],
                                    ["--model", "made", "--num-masks", "2", "--order", "random",
                                     "--hidden", "16"]])
 def test_fvsbn_and_made_ensemble_demo(tmp_path, flags):

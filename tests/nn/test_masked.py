@@ -78,6 +78,10 @@ def test_causal_masks_type_a_and_b():
     b = causal_conv_mask(1, 1, (3, 3), "B")[0, 0]
     np.testing.assert_array_equal(a, [[1, 1, 1], [1, 0, 0], [0, 0, 0]])
     np.testing.assert_array_equal(b, [[1, 1, 1], [1, 1, 0], [0, 0, 0]])
+    v = causal_conv_mask(1, 1, (3, 3), "V")[0, 0]
+    np.testing.assert_array_equal(v, [[1, 1, 1], [1, 1, 1], [0, 0, 0]])
+    row = causal_conv_mask(1, 1, (1, 5), "A")[0, 0]
+    np.testing.assert_array_equal(row, [[1, 1, 0, 0, 0]])
     five = causal_conv_mask(2, 3, (5, 5), "A")
     assert five.shape == (2, 3, 5, 5) and five.sum() == 2 * 3 * 12
 

@@ -9,7 +9,8 @@ as a product of conditionals, generated pixel by pixel, with an exact log-likeli
 :mod:`.made`           :class:`MADE`: a masked MLP from random degrees; several masks,
                        order-agnostic training, the ensemble as a mixture (logsumexp)
 :mod:`.pixelcnn`       :class:`PixelCNN`: masked convolutions (type A, then B) with
-                       residual blocks; :func:`receptive_field` by the engine's gradients
+                       residual blocks; :class:`GatedPixelCNN`: vertical and horizontal
+                       stacks, no blind spot; :func:`receptive_field` by the engine's gradients
 =====================  ==========================================================
 
     from minigen.models.autoregressive import MADE
@@ -21,7 +22,7 @@ as a product of conditionals, generated pixel by pixel, with an exact log-likeli
 from .base import AutoregressiveModel, bottom_half_missing, check_binary
 from .fvsbn import FVSBN
 from .made import MADE, made_degrees, made_masks
-from .pixelcnn import PixelCNN, ResidualBlock, receptive_field
+from .pixelcnn import GatedPixelCNN, PixelCNN, ResidualBlock, receptive_field
 
 __all__ = ["AutoregressiveModel", "check_binary", "bottom_half_missing", "FVSBN", "MADE",
-           "made_degrees", "made_masks", "PixelCNN", "ResidualBlock", "receptive_field"]
+           "made_degrees", "made_masks", "PixelCNN", "GatedPixelCNN", "ResidualBlock", "receptive_field"]
