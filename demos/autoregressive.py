@@ -93,7 +93,7 @@ def main(argv=None):
 
     mg.manual_seed(args.seed)
     model = make_model(args).to(args.device)
-    n_params = sum(p.size for p in model.parameters())
+    n_params = sum(p.numel() for p in model.parameters())
     print(f"model: {model.__class__.__name__} {model.extra_repr() + ' ' if args.model == 'made' else ''}"
           f"({n_params:,} parameters)")
 

@@ -100,7 +100,7 @@ def run_toy(args):
     flow.to(args.device)
     print(f"data: {args.data}, {len(x_train)} training / {len(x_test)} test points; flow: "
           f"{sum(isinstance(l, AffineCoupling) for l in flow.layers)} couplings, "
-          f"{sum(p.size for p in flow.parameters()):,} parameters")
+          f"{sum(p.numel() for p in flow.parameters()):,} parameters")
     loader = DataLoader(x_train, args.batch_size, seed=args.seed, device=args.device)
     loop = train(flow, loader, args, desc=f"flow {args.data}")
     flow.eval()
@@ -169,7 +169,7 @@ def run_images(args):
     flow.to(args.device)
     print(f"data: {len(data.x_train)} training / {len(data.x_test)} test images ({data.source}), "
           f"dequantised; flow: logit transform, {half} checkerboard + {half} channel couplings, "
-          f"{sum(p.size for p in flow.parameters()):,} parameters")
+          f"{sum(p.numel() for p in flow.parameters()):,} parameters")
     base = make_loader(data.x_train, args.batch_size, args.seed, "gaussian", args.device)
     loader = _Reshaped(base, (1, 28, 28))
     loop = train(flow, loader, args, desc="flow images")

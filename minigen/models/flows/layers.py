@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 import minigen as mg
 
 from .base import Flow, per_example_sum
@@ -56,7 +58,7 @@ class LogitTransform(Flow):
                              f"values in [{float(data.min()):g}, {float(data.max()):g}]")
         p = self.alpha + (1 - 2 * self.alpha) * y
         log_p, log_1mp = mg.log(p), mg.log(1 - p)
-        d = int(y.size // len(y))
+        d = int(np.prod(y.shape[1:]))
         log_det = d * math.log(1 - 2 * self.alpha) - per_example_sum(log_p + log_1mp)
         return log_p - log_1mp, log_det
 
