@@ -61,6 +61,10 @@ def build_parser(model="made"):
     p.add_argument("--completions", type=int, default=2,
                    help="completions drawn per in-painted image (their probabilities are averaged)")
     p.add_argument("--eval-n", type=int, default=None, help="test images for the NLL (default all)")
+    p.add_argument("--vae-baseline", type=int, default=0, metavar="EPOCHS",
+                   help="also train demos/vae.py's default VAE for EPOCHS epochs (30 there) and "
+                        "in-paint the same bottom halves with its pseudo-Gibbs, Metropolis-within-Gibbs "
+                        "and latent-search methods (0: skip)")
     return p
 
 
@@ -186,14 +190,16 @@ def inpaint(model, data, args, paths):
         probs.append(p.reshape(n, -1))
     mean = np.mean(probs, axis=0)                      # estimate of E[x_m | x_o]
     seconds = time.time() - t
+    mean_image = data.x_train.mean(axis=0)
     table = {"autoregressive": missing_mse(mean, truth, observed),
              "autoregressive, one binary draw": missing_mse(draws[0], truth, observed),
-             "mean image": missing_mse(mean_image_fill(x, observed, data.x_train.mean(axis=0)),
-                                       truth, observed)}
+             "mean image": missing_mse(mean_image_fill(x, observed, mean_image), truth, observed)}
     print(f"in-painting the bottom half given the top ({n} test images, {args.completions} exact "
           f"completions each, {seconds:.0f} s): MSE on the missing pixels "
           f"{table['autoregressive']:.4f} (mean of p(x_d | x_<d) over completions), "
           f"{table['autoregressive, one binary draw']:.4f} (one binary draw); mean image {table['mean image']:.4f}")
+    if args.vae_baseline:
+        table.update(vae_inpainting(data, x, truth, observed, mean_image, args))
     count = min(8, n)
     rows = [truth[:count], np.where(observed[:count], x[:count], 0.5)] + \
         [d[:count] for d in draws[:2]] + [np.where(observed[:count], x[:count], mean[:count])]
@@ -208,6 +214,27 @@ def inpaint(model, data, args, paths):
                                          title=f"{args.model}: exact p(bottom half | top half)")
     return {"inpainting_mse_bottom": table, "inpainting_images": n,
             "inpainting_completions": args.completions, "inpainting_seconds": round(seconds, 1)}
+
+
+def vae_inpainting(data, x, truth, observed, mean_image, args):
+    """The VAE routes of demos/vae_inpainting.py (its default VAE and settings) on the same
+    bottom halves: approximate conditionals, for comparison with the exact one."""
+    from minigen.models.vae import VAE, fit
+    from minigen.models.vae.inpainting import (latent_optimisation, metropolis_within_gibbs,
+                                               pseudo_gibbs)
+    mg.manual_seed(args.seed)
+    vae = VAE.mlp(latent_dim=20).to(args.device)
+    fit(vae, data.x_train, None, out=os.path.join(args.out, "vae"), epochs=args.vae_baseline,
+        progress=False, desc="vae")
+    mg.manual_seed(args.seed)
+    gibbs = pseudo_gibbs(vae, x, observed, 100, 20, init=mean_image)
+    mwg, _ = metropolis_within_gibbs(vae, x, observed, 100, 20, init=mean_image)
+    latent, _ = latent_optimisation(vae, x, observed, steps=200, init=mean_image)
+    table = {f"VAE {name}": missing_mse(guess, truth, observed)
+             for name, guess in (("pseudo-Gibbs", gibbs), ("Metropolis-Gibbs", mwg),
+                                 ("latent search", latent))}
+    print("  VAE on the same bottom halves: " + ", ".join(f"{k[4:]} {v:.4f}" for k, v in table.items()))
+    return table
 
 
 def receptive_field_picture(model, out, row=14, col=14):

@@ -46,7 +46,7 @@ def test_pixelcnn_demo_end_to_end(tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("flags", [["--model", "fvsbn"],
+@pytest.mark.parametrize("flags", [["--model", "fvsbn", "--vae-baseline", "1"],
                                    ["--model", "pixelcnn", "--gated", "--channels", "4", "--blocks", "1"],
                                    ["--model", "made", "--num-masks", "2", "--order", "random",
                                     "--hidden", "16"]])
@@ -61,6 +61,9 @@ def test_fvsbn_and_made_ensemble_demo(tmp_path, flags):
         assert results["test_nll_ensemble"] <= max(results["test_nll_per_mask"]) + 1e-9
     else:
         assert results["inpainting_images"] == 2
+    if "--vae-baseline" in flags:
+        assert {"VAE pseudo-Gibbs", "VAE Metropolis-Gibbs", "VAE latent search"} <= \
+            set(results["inpainting_mse_bottom"])
 
 
 @pytest.mark.slow
