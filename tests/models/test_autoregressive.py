@@ -219,6 +219,23 @@ def test_samples_follow_the_model_distribution():
     np.testing.assert_allclose(freq, p, atol=0.015)
 
 
+def test_ensemble_samples_follow_the_mixture():
+    mg.manual_seed(5)
+    model = MADE(3, hidden=(16,), num_masks=3, order="random", seed=5).double()
+    for param in model.parameters():
+        param.data = param.data * 4          # members that differ (by up to 0.22 per state)
+    states = all_states(3)
+    p = np.exp(model.log_prob_ensemble(states).numpy())
+    members = [np.exp(model.set_mask(k).log_prob(states).numpy()) for k in range(3)]
+    assert min(np.abs(q - p).max() for q in members) > 0.1    # one member alone would fail
+    model.set_mask(0)
+    mg.manual_seed(1)
+    samples = model.sample_ensemble(20000)
+    assert model.mask_index == 0
+    freq = np.bincount((samples @ np.array([4, 2, 1])).astype(int), minlength=8) / 20000
+    np.testing.assert_allclose(freq, p, atol=0.015)
+
+
 def test_completion_is_the_exact_conditional():
     mg.manual_seed(0)
     model = MADE(6, hidden=(16,)).double()

@@ -132,6 +132,19 @@ class MADE(AutoregressiveModel):
             self.set_mask(current)
         return mg.logsumexp(mg.stack(per_mask, axis=0), axis=0) - math.log(len(masks))
 
+    def sample_ensemble(self, n):
+        """n samples of the mixture (1/K) sum_k p_k: each image picks its mask k uniformly
+        (minigen's RNG), then is drawn pixel by pixel in that mask's order."""
+        ks = mg.randint(0, self.num_masks, (n,)).numpy()
+        out = np.zeros((n,) + self.event_shape, dtype=np.float32)
+        current = self.mask_index
+        try:
+            for k in np.unique(ks):
+                out[ks == k] = self.set_mask(int(k)).sample(int((ks == k).sum()))
+        finally:
+            self.set_mask(current)
+        return out
+
     def evaluate_nll_ensemble(self, x, masks=None, batch_size=500):
         """Mean test NLL (nats) of the mixture over masks, without a graph."""
         with mg.no_grad():
