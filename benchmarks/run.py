@@ -42,6 +42,8 @@ import sys
 import time
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from cases_tractable import cases as tractable_cases          # noqa: E402  (PixelCNN, MADE)
 OPENBLAS_VARS = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
 REEXEC_MARK = "_MINIGEN_BENCH_UNSET"          # names of the variables the re-exec removed
 
@@ -353,7 +355,7 @@ def cases(L):
         ("MLP 784-512-784 b128 step (Adam)", "mlp", 1.3, lambda: mlp_case(L)),
         ("DCGAN 28x28 b64 train step (D+G)", "dcgan", 2.0, lambda: dcgan_case(L)),
         ("engine: 1000 ops on 8 elems fwd+bwd", "engine", 5.0, lambda: engine_case(L)),
-    ] + gan_cases(L) + diffusion_cases(L)
+    ] + gan_cases(L) + diffusion_cases(L) + tractable_cases(L)
 
 
 # ---------------------------------------------------------------------------- machine facts
