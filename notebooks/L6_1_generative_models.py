@@ -212,31 +212,37 @@ display(Image(viz.latent_scatter(codes, y_test, os.path.join(OUT, "latent.png"),
 # * **in the latent space**: search $z^* = \arg\max_z \sum_{i\ \mathrm{observed}} \log p(x_i \mid z) + \log p(z)$
 #   by gradient ascent and decode it.
 #
-# The baseline fills every hole with the mean training image. Score: mean squared error
-# on the hidden pixels (lower is better).
+# The models observe the binarised pixels; each method's guess of $E[x_m \mid x_o]$ is
+# scored against the grey test image by the mean squared error on the hidden pixels
+# (lower is better). The baseline fills every hole with the mean training image, which
+# is also where the iterative methods start.
 
 # %%
 n_paint = size(300, tiny=20)
-truth = xb_test[:n_paint]
+truth, x_seen = x_test[:n_paint], xb_test[:n_paint]
 observed = make_mask("centre", n_paint)
+mean_image = x_train.mean(axis=0)
 mg.manual_seed(SEED)
 net = InpaintingNet(hidden=size(512, tiny=64))
 train_inpainting_net(net, x_train, steps=size(1000, tiny=20), seed=SEED)
+gibbs_steps = size(50, tiny=5)
 fills = {
-    "mean image": mean_image_fill(truth, observed, x_train.mean(0)),
-    "pseudo-Gibbs": pseudo_gibbs(vae, truth, observed, steps=size(50, tiny=5), burn_in=size(10, tiny=1)),
-    "direct net": net.predict(truth, observed),
-    "latent search": latent_optimisation(vae, truth, observed, steps=size(200, tiny=10))[0],
+    "mean image": mean_image_fill(x_seen, observed, mean_image),
+    "pseudo-Gibbs": pseudo_gibbs(vae, x_seen, observed, steps=gibbs_steps, burn_in=gibbs_steps // 5,
+                                 init=mean_image),
+    "direct net": net.predict(x_seen, observed),
+    "latent search": latent_optimisation(vae, x_seen, observed, steps=size(200, tiny=10),
+                                         init=mean_image)[0],
 }
 for name, fill in fills.items():
     print(f"{name:>14}: MSE on the hidden pixels {missing_mse(fill, truth, observed):.4f}")
 
 # %%
 show = 8
-hidden = np.where(observed[:show], truth[:show], 0.5)               # grey = hidden
-rows = [truth[:show], hidden] + [np.where(observed[:show], truth[:show], f[:show]) for f in fills.values()]
+hidden = np.where(observed[:show], x_seen[:show], 0.5)              # grey = hidden
+rows = [truth[:show], hidden] + [np.where(observed[:show], x_seen[:show], f[:show]) for f in fills.values()]
 fig, axes = plt.subplots(len(rows), 1, figsize=(8, 1.3 * len(rows)))
-for ax, title, imgs in zip(axes, ["test image", "centre hidden"] + list(fills), rows):
+for ax, title, imgs in zip(axes, ["test image", "what the models see"] + list(fills), rows):
     ax.imshow(viz.make_grid(imgs.reshape(-1, 28, 28), nrow=show).squeeze(-1), cmap="gray")
     ax.set_title(title, fontsize=9)
     ax.axis("off")
