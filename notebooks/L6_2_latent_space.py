@@ -81,8 +81,9 @@ for share in (0.5, 0.8, 0.9):
 
 fig, axes = plt.subplots(1, 2, figsize=(11, 3.2), gridspec_kw={"width_ratios": [1.6, 1]})
 eigen = pca.components_[:16].reshape(-1, 28, 28)
-axes[0].imshow(viz.make_grid(eigen, nrow=8, value_range=(-np.abs(eigen).max(), np.abs(eigen).max())).squeeze(-1),
-               cmap="RdBu_r")
+top = np.abs(eigen).max()
+axes[0].imshow(viz.make_grid(eigen, nrow=8, value_range=(-top, top), pad_value=0.5).squeeze(-1),
+               cmap="RdBu_r")                      # 0.5 = zero: white separators
 axes[0].set_title("the first 16 eigen-images (principal axes)")
 axes[0].axis("off")
 axes[1].plot(np.arange(1, len(cumulative) + 1), cumulative)
