@@ -25,8 +25,8 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from classic_common import (FASHION_MNIST_CLASSES, load_fashion, parser, plt, report,  # noqa: E402
-                            save_figure, show_grid, with_hidden)
+from classic_common import (FASHION_MNIST_CLASSES, load_fashion, parser, plt,  # noqa: E402
+                            positive_int_arg, report, save_figure, show_grid, with_hidden)
 
 from minigen.models.classic import (BernoulliNB, GaussianDiscriminantAnalysis,  # noqa: E402
                                     GaussianNB, LogisticRegression)
@@ -105,15 +105,19 @@ def missing_pixel_curves(models, X_test, y_test, seed, out):
     return [path, save_figure(fig, os.path.join(out, "masked_examples.png"))], curves
 
 
-def main(argv=None):
+def build_parser():
     p = parser(__doc__.splitlines()[0], out="out/classic/classifiers")
-    p.add_argument("--n-train", type=int, default=10000)
-    p.add_argument("--n-test", type=int, default=2000, help="test images for the accuracies")
-    p.add_argument("--n-masked", type=int, default=500,
+    p.add_argument("--n-train", type=positive_int_arg, default=10000)
+    p.add_argument("--n-test", type=positive_int_arg, default=2000, help="test images for the accuracies")
+    p.add_argument("--n-masked", type=positive_int_arg, default=500,
                    help="test images for the missing-pixel curves (the Gaussian marginal needs one "
                         "Cholesky factor per image and missing pattern)")
-    p.add_argument("--epochs", type=int, default=10, help="logistic regression epochs")
-    args = p.parse_args(argv)
+    p.add_argument("--epochs", type=positive_int_arg, default=10, help="logistic regression epochs")
+    return p
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
     t0 = time.time()
     X, y, X_test, y_test = load_fashion(args.n_train, args.n_test, seed=args.seed)
     models = fit_models(X, y, args.seed, args.epochs)

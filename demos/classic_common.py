@@ -1,9 +1,8 @@
 """Small helpers shared by the ``demos/classic_*.py`` scripts (lectures L6.1 and L6.2).
 
-Not a demo itself: argument parsing with ``--out`` / ``--seed`` and a Fashion-MNIST loader
+Not a demo itself: argument parsing with ``--out`` / ``--seed`` (minigen.train's checks) and a Fashion-MNIST loader
 that returns flat float images in [0, 1].
 """
-import argparse
 import os
 import sys
 
@@ -12,16 +11,15 @@ import numpy as np
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
 from minigen.data import FASHION_MNIST_CLASSES, FashionMNIST, to_unit  # noqa: E402,F401
+from minigen.train import (demo_parser, non_negative_float_arg, non_negative_int_arg,  # noqa: E402,F401
+                           positive_int_arg, positive_int_list_arg)
 from minigen.viz import make_grid, plt, save_figure  # noqa: E402,F401
 
 
-def parser(description: str, out: str) -> argparse.ArgumentParser:
-    """An argument parser with the options every classic demo has."""
-    p = argparse.ArgumentParser(description=description,
-                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument("--out", default=out, help="folder for the PNG files")
-    p.add_argument("--seed", type=int, default=0, help="random seed")
-    return p
+def parser(description: str, out: str):
+    """The shared demo command line (``--out``, ``--seed``, checked at parse time by
+    ``minigen.train``); each classic demo adds its own options with the same checks."""
+    return demo_parser(description, out=out)
 
 
 def load_fashion(n_train: int, n_test: int, seed: int = 0, embedded: bool = False):

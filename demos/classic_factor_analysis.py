@@ -22,7 +22,7 @@ from scipy.stats import multivariate_normal
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from classic_common import parser, plt, report, save_figure  # noqa: E402
+from classic_common import positive_int_arg, parser, plt, report, save_figure  # noqa: E402
 
 from minigen.models.classic import PCA, FactorAnalysis, align_loadings  # noqa: E402
 
@@ -49,10 +49,14 @@ def sample(W, psi, mu, n, rng):
     return mu + Z @ W.T + rng.standard_normal((n, len(psi))) * np.sqrt(psi)
 
 
-def main(argv=None):
+def build_parser():
     p = parser(__doc__.splitlines()[0], out="out/classic/factor_analysis")
-    p.add_argument("--n", type=int, default=2000, help="training samples")
-    args = p.parse_args(argv)
+    p.add_argument("--n", type=positive_int_arg, default=2000, help="training samples")
+    return p
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
     t0 = time.time()
     rng = np.random.default_rng(args.seed)
     W, psi, mu = true_model()

@@ -18,8 +18,8 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from classic_common import (load_fashion, parser, plt, report, save_figure, show_grid,  # noqa: E402
-                            with_hidden)
+from classic_common import (load_fashion, parser, plt, positive_int_arg, report,  # noqa: E402
+                            save_figure, show_grid, with_hidden)
 
 from minigen.models.classic import BinaryJointTable, n_parameters  # noqa: E402
 from minigen.models.classic.joint_table import states_to_index  # noqa: E402
@@ -166,13 +166,17 @@ def part3_four_by_four(train, test, rng, out, n_patches):
     return paths
 
 
-def main(argv=None):
+def build_parser():
     p = parser(__doc__.splitlines()[0], out="out/classic/joint_table")
-    p.add_argument("--n-images", type=int, default=3000, help="training images to cut patches from")
-    p.add_argument("--n-patches", type=int, default=300_000, help="4x4 training patches")
-    p.add_argument("--max-patches", type=int, default=1_000_000,
+    p.add_argument("--n-images", type=positive_int_arg, default=3000, help="training images to cut patches from")
+    p.add_argument("--n-patches", type=positive_int_arg, default=300_000, help="4x4 training patches")
+    p.add_argument("--max-patches", type=positive_int_arg, default=1_000_000,
                    help="largest training set in the never-seen-states experiment")
-    args = p.parse_args(argv)
+    return p
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
     rng = np.random.default_rng(args.seed)
     t0 = time.time()
     X, _, X_test, _ = load_fashion(args.n_images, 1000, seed=args.seed)

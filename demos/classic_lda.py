@@ -22,7 +22,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from classic_common import parser, plt, report, save_figure  # noqa: E402
+from classic_common import positive_int_arg, parser, plt, report, save_figure  # noqa: E402
 
 from minigen.models.classic import (LatentDirichletAllocation, make_bars_corpus,  # noqa: E402
                                     match_topics, split_documents, unigram_perplexity)
@@ -36,12 +36,16 @@ def image_row(axes, images, titles, cmap="viridis"):
         ax.set_yticks([])
 
 
-def main(argv=None):
+def build_parser():
     p = parser(__doc__.splitlines()[0], out="out/classic/lda")
-    p.add_argument("--n-docs", type=int, default=500, help="training documents")
-    p.add_argument("--doc-length", type=int, default=100, help="words per document")
-    p.add_argument("--n-init", type=int, default=3, help="variational EM restarts (best ELBO kept)")
-    args = p.parse_args(argv)
+    p.add_argument("--n-docs", type=positive_int_arg, default=500, help="training documents")
+    p.add_argument("--doc-length", type=positive_int_arg, default=100, help="words per document")
+    p.add_argument("--n-init", type=positive_int_arg, default=3, help="variational EM restarts (best ELBO kept)")
+    return p
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
     t0 = time.time()
     X, topics, theta = make_bars_corpus(args.n_docs, args.doc_length, random_state=args.seed)
     X_test, _, theta_test = make_bars_corpus(200, args.doc_length, random_state=args.seed + 1)

@@ -26,7 +26,8 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from classic_common import parser, plt, report, save_figure  # noqa: E402
+from classic_common import (non_negative_float_arg, parser, plt, positive_int_arg,  # noqa: E402
+                            positive_int_list_arg, report, save_figure)
 
 from minigen.models.classic import LatentFactorModel, SVDImputer, make_low_rank_ratings  # noqa: E402
 
@@ -37,13 +38,21 @@ def rmse(pred, R):
     return float(np.sqrt(np.mean((pred[seen] - R[seen]) ** 2)))
 
 
-def main(argv=None):
+def build_parser():
     p = parser(__doc__.splitlines()[0], out="out/classic/matrix_factorization")
-    p.add_argument("--rank", type=int, default=5, help="rank of the synthetic matrix (and of the models)")
-    p.add_argument("--noise", type=float, default=0.5, help="noise std of the ratings")
-    p.add_argument("--epochs", type=int, default=20, help="epochs of the latent-factor models")
-    p.add_argument("--ranks", default="1,2,3,5,8,12,20", help="model ranks compared in rank.png")
-    args = p.parse_args(argv)
+    p.add_argument("--rank", type=positive_int_arg, default=5,
+                   help="rank of the synthetic matrix (and of the models)")
+    p.add_argument("--noise", type=non_negative_float_arg, default=0.5,
+                   help="noise std of the ratings")
+    p.add_argument("--epochs", type=positive_int_arg, default=20,
+                   help="epochs of the latent-factor models")
+    p.add_argument("--ranks", type=positive_int_list_arg, default="1,2,3,5,8,12,20",
+                   help="model ranks compared in rank.png (comma-separated)")
+    return p
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
     t0 = time.time()
     R_train, R_test, clean = make_low_rank_ratings(300, 200, rank=args.rank, noise=args.noise,
                                                    density=0.3, random_state=args.seed)
@@ -93,7 +102,7 @@ def main(argv=None):
     ax.legend(fontsize=7)
     paths.append(save_figure(fig, os.path.join(args.out, "rmse_curves.png")))
 
-    ranks = [int(k) for k in args.ranks.split(",")]
+    ranks = args.ranks
     by_rank = {"SVD, mean-imputed": [], "SVD, iterated x30": [], "latent factors, Adam": []}
     print("\nheld-out RMSE against the rank k of the model:")
     for k in ranks:

@@ -23,8 +23,8 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from classic_common import (FASHION_MNIST_CLASSES, load_fashion, parser, plt, report,  # noqa: E402
-                            save_figure, show_grid)
+from classic_common import (FASHION_MNIST_CLASSES, load_fashion, parser, plt,  # noqa: E402
+                            positive_int_arg, report, save_figure, show_grid)
 
 from minigen import viz  # noqa: E402
 from minigen.models.classic import PCA  # noqa: E402
@@ -103,12 +103,16 @@ def ppca_scores(pca, X, X_test, out):
     return save_figure(fig, os.path.join(out, "ppca_score.png")), best
 
 
-def main(argv=None):
+def build_parser():
     p = parser(__doc__.splitlines()[0], out="out/classic/pca")
-    p.add_argument("--n-train", type=int, default=10000)
-    p.add_argument("--n-test", type=int, default=2000)
-    p.add_argument("--k-samples", type=int, default=50, help="components of the PPCA model sampled from")
-    args = p.parse_args(argv)
+    p.add_argument("--n-train", type=positive_int_arg, default=10000)
+    p.add_argument("--n-test", type=positive_int_arg, default=2000)
+    p.add_argument("--k-samples", type=positive_int_arg, default=50, help="components of the PPCA model sampled from")
+    return p
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
     t0 = time.time()
     X, y, X_test, y_test = load_fashion(args.n_train, args.n_test, seed=args.seed)
 

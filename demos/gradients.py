@@ -18,19 +18,22 @@
 
 Runs on the CPU, offline, in seconds. Everything it draws is listed at the end.
 """
-import argparse
 import copy
 import os
+import sys
 import time
 
 import numpy as np
 
-import minigen as mg
-import minigen.functional as F
-import minigen.nn as nn
-from minigen import inspect, viz
-from minigen.data import eight_gaussians
-from minigen.tensor import Tensor
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+
+import minigen as mg                                                    # noqa: E402
+import minigen.functional as F                                          # noqa: E402
+import minigen.nn as nn                                                 # noqa: E402
+from minigen import inspect, viz                                        # noqa: E402
+from minigen.data import eight_gaussians                                # noqa: E402
+from minigen.tensor import Tensor                                       # noqa: E402
+from minigen.train import demo_parser, positive_int_arg                 # noqa: E402
 
 
 def section(title):
@@ -132,7 +135,7 @@ def numerical_grad(f, x, eps=1e-6):
     """
     grad = np.zeros(x.shape)
     flat = grad.reshape(-1)
-    for i in range(x.size):
+    for i in range(x.numel()):
         plus, minus = x.data.copy(), x.data.copy()
         plus.reshape(-1)[i] += eps
         minus.reshape(-1)[i] -= eps
@@ -208,15 +211,18 @@ def gradient_penalty_tour(x, seed, out):
 
 
 # ---------------------------------------------------------------------- the tour
+def build_parser():
+    p = demo_parser(__doc__.split("\n")[0], out=os.path.join("out", "gradients"))
+    p.add_argument("--steps", type=positive_int_arg, default=300,
+                   help="training steps of the two-layer net")
+    p.add_argument("--deep-steps", type=positive_int_arg, default=20,
+                   help="steps of each deep network")
+    p.add_argument("--quick", action="store_true", help="a few steps of everything (tests)")
+    return p
+
+
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0],
-                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    parser.add_argument("--out", default=os.path.join("out", "gradients"), help="output folder")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--steps", type=int, default=300, help="training steps of the two-layer net")
-    parser.add_argument("--deep-steps", type=int, default=20, help="steps of each deep network")
-    parser.add_argument("--quick", action="store_true", help="a few steps of everything (tests)")
-    args = parser.parse_args(argv)
+    args = build_parser().parse_args(argv)
     if args.quick:
         args.steps, args.deep_steps = 15, 2
     start = time.time()

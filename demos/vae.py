@@ -30,7 +30,7 @@ from minigen import viz                                                 # noqa: 
 from minigen.metrics import dequantized_nll, bits_per_dim               # noqa: E402
 from minigen.models.vae import (VAE, evaluating, load_fashion_mnist, prepare_test,   # noqa: E402
                                 sample_metrics)
-from minigen.train import Loop, arg_parser                              # noqa: E402
+from minigen.train import Loop, arg_parser, non_negative_float_arg, positive_int_arg  # noqa: E402
 from minigen.models.vae.training import make_loader                     # noqa: E402
 
 
@@ -40,16 +40,20 @@ def build_parser():
                    help="use the full Fashion-MNIST files instead of the embedded subset")
     p.add_argument("--arch", choices=("mlp", "conv"), default="mlp")
     p.add_argument("--likelihood", choices=("bernoulli", "gaussian"), default="bernoulli")
-    p.add_argument("--latent-dim", type=int, default=20)
-    p.add_argument("--hidden", type=int, default=400, help="MLP hidden units")
+    p.add_argument("--latent-dim", type=positive_int_arg, default=20)
+    p.add_argument("--hidden", type=positive_int_arg, default=400, help="MLP hidden units")
     p.add_argument("--objective", choices=("elbo", "iwae"), default="elbo")
-    p.add_argument("--k", type=int, default=1, help="importance samples of the IWAE objective")
-    p.add_argument("--beta", type=float, default=1.0, help="KL weight (beta-VAE)")
-    p.add_argument("--eval-k", type=int, default=1000, help="samples of the log p(x) estimate")
-    p.add_argument("--eval-n", type=int, default=None,
-                   help="test images for the log p(x) estimate (default: all)")
-    p.add_argument("--n-samples", type=int, default=None,
-                   help="generated images for FD/KID (default: as many as test images)")
+    p.add_argument("--k", type=positive_int_arg, default=1,
+                   help="importance samples of the IWAE objective")
+    p.add_argument("--beta", type=non_negative_float_arg, default=1.0, help="KL weight (beta-VAE)")
+    p.add_argument("--eval-k", type=positive_int_arg, default=1000,
+                   help="samples of the log p(x) estimate", may_change_on_resume=True)
+    p.add_argument("--eval-n", type=positive_int_arg, default=None,
+                   help="test images for the log p(x) estimate (default: all)",
+                   may_change_on_resume=True)
+    p.add_argument("--n-samples", type=positive_int_arg, default=None,
+                   help="generated images for FD/KID (default: as many as test images)",
+                   may_change_on_resume=True)
     p.add_argument("--trace", action="store_true",
                    help="print the graph of one ELBO (reparameterisation included) with the "
                         "gradient flowing through every node, and draw it (elbo_graph.dot/.png)")
@@ -64,8 +68,6 @@ def as_images(x):
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
-    if args.objective == "iwae" and args.k < 1:
-        raise SystemExit("--k must be at least 1")
     os.makedirs(args.out, exist_ok=True)
     started = time.time()
 
@@ -80,7 +82,7 @@ def main(argv=None):
     extra = {"hidden": args.hidden} if args.arch == "mlp" else {}
     model = build(latent_dim=args.latent_dim, likelihood=args.likelihood, beta=args.beta, **extra)
     model.to(args.device)
-    n_params = sum(p.size for p in model.parameters())
+    n_params = sum(p.numel() for p in model.parameters())
     what = "ELBO" if args.objective == "elbo" else f"IWAE bound, k={args.k}"
     print(f"model: {args.arch} VAE, latent {args.latent_dim}, {args.likelihood} decoder, "
           f"{n_params:,} parameters; objective {what}" + (f", beta {args.beta}" if args.beta != 1 else ""))

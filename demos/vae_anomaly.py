@@ -29,17 +29,19 @@ import minigen as mg                                                    # noqa: 
 from minigen import viz                                                 # noqa: E402
 from minigen.metrics import auroc                                       # noqa: E402
 from minigen.models.vae import VAE, fit, load_fashion_mnist, prepare_test  # noqa: E402
-from minigen.train import arg_parser                                    # noqa: E402
+from minigen.train import arg_parser, positive_int_arg  # noqa: E402
 
 
 def build_parser():
     p = arg_parser(__doc__.splitlines()[0], epochs=15, batch_size=128, lr=1e-3,
                    out="out/vae_anomaly")
     p.add_argument("--full", action="store_true", help="full Fashion-MNIST files")
-    p.add_argument("--classes", type=int, nargs="+", default=list(range(10)),
-                   help="held-out classes to run")
-    p.add_argument("--latent-dim", type=int, default=20)
-    p.add_argument("--eval-k", type=int, default=100, help="importance samples of -log p(x)")
+    p.add_argument("--classes", type=int, choices=range(10), nargs="+", metavar="CLASS",
+                   default=list(range(10)), may_change_on_resume=True,
+                   help="held-out classes to run (each trains its own model)")
+    p.add_argument("--latent-dim", type=positive_int_arg, default=20)
+    p.add_argument("--eval-k", type=positive_int_arg, default=100,
+                   help="importance samples of -log p(x)", may_change_on_resume=True)
     return p
 
 

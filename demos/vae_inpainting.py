@@ -31,7 +31,7 @@ from minigen.models.vae.inpainting import (MASKS, InpaintingNet, latent_optimisa
                                            make_mask, mean_image_fill,
                                            metropolis_within_gibbs, missing_mse, pseudo_gibbs,
                                            train_inpainting_net)
-from minigen.train import arg_parser                                    # noqa: E402
+from minigen.train import arg_parser, positive_int_arg  # noqa: E402
 
 METHODS = ("mean image", "pseudo-Gibbs", "Metropolis-Gibbs", "direct net", "latent search")
 
@@ -42,12 +42,16 @@ def build_parser():
     p.add_argument("--full", action="store_true", help="full Fashion-MNIST files")
     p.add_argument("--load", metavar="DIR_OR_FILE",
                    help="take the VAE from a checkpoint of demos/vae.py (MLP, latent 20) "
-                        "instead of training one")
-    p.add_argument("--latent-dim", type=int, default=20)
-    p.add_argument("--n-test", type=int, default=300, help="masked test images per mask")
-    p.add_argument("--gibbs-steps", type=int, default=100, help="steps of both Gibbs chains")
-    p.add_argument("--latent-steps", type=int, default=200, help="Adam steps of latent search")
-    p.add_argument("--net-steps", type=int, default=1500, help="training steps of the direct net")
+                        "instead of training one", may_change_on_resume=True)
+    p.add_argument("--latent-dim", type=positive_int_arg, default=20)
+    p.add_argument("--n-test", type=positive_int_arg, default=300,
+                   help="masked test images per mask", may_change_on_resume=True)
+    p.add_argument("--gibbs-steps", type=positive_int_arg, default=100,
+                   help="steps of both Gibbs chains", may_change_on_resume=True)
+    p.add_argument("--latent-steps", type=positive_int_arg, default=200,
+                   help="Adam steps of latent search", may_change_on_resume=True)
+    p.add_argument("--net-steps", type=positive_int_arg, default=1500,
+                   help="training steps of the direct net", may_change_on_resume=True)
     return p
 
 

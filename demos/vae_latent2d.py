@@ -29,16 +29,17 @@ import minigen as mg                                                    # noqa: 
 from minigen import viz                                                 # noqa: E402
 from minigen.models.vae import (VAE, Autoencoder, evaluating, fit,      # noqa: E402
                                 load_fashion_mnist, prepare_test, sample_metrics)
-from minigen.train import arg_parser                                    # noqa: E402
+from minigen.train import arg_parser, positive_int_arg  # noqa: E402
 
 
 def build_parser():
     p = arg_parser(__doc__.splitlines()[0], epochs=40, batch_size=128, lr=1e-3,
                    out="out/vae_latent2d")
     p.add_argument("--full", action="store_true", help="full Fashion-MNIST files")
-    p.add_argument("--grid", type=int, default=15, help="manifold grid size")
-    p.add_argument("--n-samples", type=int, default=1000,
-                   help="random decodes for the FD/KID of each model")
+    p.add_argument("--grid", type=positive_int_arg, default=15,
+                   help="manifold grid size", may_change_on_resume=True)
+    p.add_argument("--n-samples", type=positive_int_arg, default=1000,
+                   help="random decodes for the FD/KID of each model", may_change_on_resume=True)
     return p
 
 

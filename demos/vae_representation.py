@@ -28,7 +28,7 @@ from minigen.models.classic import PCA                                  # noqa: 
 from minigen.models.vae import (VAE, Autoencoder, fit, load_fashion_mnist,  # noqa: E402
                                 load_model, prepare_test)
 from minigen.models.vae.representation import knn_accuracy, linear_probe_accuracy  # noqa: E402
-from minigen.train import arg_parser                                    # noqa: E402
+from minigen.train import arg_parser, positive_int_arg  # noqa: E402
 
 
 def build_parser():
@@ -36,10 +36,13 @@ def build_parser():
                    out="out/vae_representation")
     p.add_argument("--full", action="store_true", help="full Fashion-MNIST files")
     p.add_argument("--load", metavar="DIR_OR_FILE",
-                   help="take the VAE from a demos/vae.py checkpoint (MLP, same --latent-dim)")
-    p.add_argument("--latent-dim", type=int, default=20)
-    p.add_argument("--probe-epochs", type=int, default=20, help="epochs of the linear probe")
-    p.add_argument("--knn", type=int, default=5, help="neighbours of the k-NN probe")
+                   help="take the VAE from a demos/vae.py checkpoint (MLP, same --latent-dim)",
+                   may_change_on_resume=True)
+    p.add_argument("--latent-dim", type=positive_int_arg, default=20)
+    p.add_argument("--probe-epochs", type=positive_int_arg, default=20,
+                   help="epochs of the linear probe", may_change_on_resume=True)
+    p.add_argument("--knn", type=positive_int_arg, default=5,
+                   help="neighbours of the k-NN probe", may_change_on_resume=True)
     return p
 
 

@@ -41,8 +41,13 @@ def set_grad_enabled(mode):
         _grad_enabled = previous
 
 
-def no_grad():
-    """`with mg.no_grad():` runs ops without recording a graph (evaluation, updates)."""
+def no_grad(function=None):
+    """`with mg.no_grad():` runs ops without recording a graph (evaluation, updates).
+
+    Also a decorator, with or without the call: `@mg.no_grad()` or `@mg.no_grad`.
+    """
+    if callable(function):
+        return set_grad_enabled(False)(function)
     return set_grad_enabled(False)
 
 
@@ -191,7 +196,7 @@ def root_gradient(output, g, caller):
     output's dtype, or 1 when the output has a single element and no `g` is given."""
     from minigen.tensor import Tensor
     if g is None:
-        if output.size != 1:
+        if output.numel() != 1:
             raise RuntimeError(
                 f"{caller}: an output of shape {output.shape} needs a gradient of the same "
                 "shape (d loss / d output); only one-element outputs get the implicit gradient 1")

@@ -56,6 +56,49 @@ def device_of(a):
     return "cuda" if _is_cupy_array(a) else "cpu"
 
 
+class device(str):
+    """PyTorch's torch.device: device("cpu"), device("cuda"), device("cuda", 0), device("cuda:0").
+
+    It is a str ("cpu", "cuda" or "cuda:0"), so `t.device == "cpu"` and dict keys work as
+    with plain names; `.type` is "cpu" or "cuda", `.index` the GPU number or None.
+    """
+
+    def __new__(cls, type, index=None):
+        if isinstance(type, device) and index is None:
+            return type
+        name = str(type)
+        kind, _, number = name.partition(":")
+        if kind not in ("cpu", "cuda"):
+            raise ValueError(f"unknown device {name!r}: expected 'cpu' or 'cuda'")
+        if number and index is not None:
+            raise ValueError(f"device {name!r} already names an index; do not also give index={index}")
+        index = int(number) if number else (None if index is None else int(index))
+        self = super().__new__(cls, kind if index is None else f"{kind}:{index}")
+        self.type, self.index = kind, index
+        return self
+
+    def __eq__(self, other):
+        """Same type, and the same index where both name one: a tensor's device is
+        "cuda" (minigen uses the current GPU), which equals "cuda:0" as well."""
+        if not isinstance(other, str):
+            return NotImplemented
+        try:
+            other = device(other)
+        except ValueError:
+            return False
+        return self.type == other.type and (None in (self.index, other.index) or self.index == other.index)
+
+    def __ne__(self, other):
+        equal = self.__eq__(other)
+        return equal if equal is NotImplemented else not equal
+
+    def __hash__(self):
+        return hash(self.type)
+
+    def __repr__(self):
+        return f"device(type={self.type!r}" + ("" if self.index is None else f", index={self.index}") + ")"
+
+
 def check_device_name(device):
     device = str(device)
     if device.startswith("cuda"):

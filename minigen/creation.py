@@ -76,9 +76,13 @@ def full_like(x, fill_value, dtype=None, requires_grad=False):
     return full(x.shape, fill_value, dtype or x.dtype, x.device, requires_grad)
 
 
-def arange(*args, dtype=None, device=None):
+def arange(*args, dtype=None, device=None, requires_grad=False):
+    """Like torch.arange: integer arguments give int64, a float argument float32 (NumPy's
+    np.arange would give float64)."""
     xp = backend.array_module_for(_device(device))
-    return Tensor(xp.arange(*args, dtype=dtype))
+    if dtype is None:
+        dtype = DEFAULT_DTYPE if any(isinstance(a, float) for a in args) else np.int64
+    return Tensor(xp.arange(*args, dtype=dtype), requires_grad=requires_grad)
 
 
 def eye(n, m=None, dtype=DEFAULT_DTYPE, device=None):
@@ -132,3 +136,32 @@ def normal_like(x, mean=0.0, std=1.0, dtype=None, requires_grad=False):
 
 def randint_like(x, low, high=None, dtype=None):
     return randint(low, high, x.shape, dtype=dtype or x.dtype, device=x.device)
+
+
+# ------------------------------------------------------------------ more PyTorch names
+def from_numpy(array):
+    """A tensor sharing `array`'s memory (torch.from_numpy); its dtype is kept."""
+    if not isinstance(array, np.ndarray):
+        raise TypeError(f"from_numpy expects a numpy.ndarray, got {type(array).__name__}")
+    return Tensor(array)
+
+
+def is_tensor(obj):
+    return isinstance(obj, Tensor)
+
+
+def empty(*shape, dtype=DEFAULT_DTYPE, device=None, requires_grad=False):
+    """torch.empty: here filled with zeros (a NumPy array is never left uninitialised)."""
+    return full(_shape(shape), 0, dtype, device, requires_grad)
+
+
+def linspace(start, end, steps, dtype=DEFAULT_DTYPE, device=None, requires_grad=False):
+    """`steps` evenly spaced values from start to end, both included (torch.linspace)."""
+    xp = backend.array_module_for(_device(device))
+    return Tensor(xp.linspace(start, end, int(steps), dtype=dtype), requires_grad=requires_grad)
+
+
+def randperm(n, dtype=np.int64, device=None):
+    """A random permutation of 0..n-1 from the device's seeded generator."""
+    gen = backend.generator(_device(device))
+    return Tensor(gen.permutation(int(n)).astype(dtype, copy=False))

@@ -10,27 +10,13 @@ from minigen.ops.elementwise import (  # noqa: F401
     relu, leaky_relu, elu, softplus, silu, gelu, sigmoid, tanh)
 from minigen.ops.matmul import linear  # noqa: F401
 from minigen.ops.shape import pad as _pad_numpy, getitem
-from minigen.ops.reduce import softmax as _softmax, log_softmax as _log_softmax, logsumexp  # noqa: F401
+from minigen.ops.reduce import softmax, log_softmax, logsumexp  # noqa: F401
 from minigen.ops.conv import conv2d, conv_transpose2d  # noqa: F401
 from minigen.ops.pool import max_pool2d, avg_pool2d, interpolate, upsample  # noqa: F401
 from minigen.ops.norm import batch_norm, layer_norm, group_norm, instance_norm, dropout  # noqa: F401
 from minigen.ops.loss import (  # noqa: F401
     mse_loss, l1_loss, binary_cross_entropy, binary_cross_entropy_with_logits, nll_loss,
     cross_entropy, gaussian_nll_loss, kl_normal)
-
-
-def _axis(dim, axis, default=-1):
-    if dim is not None and axis is not None:
-        raise TypeError("give either dim or axis, not both")
-    return dim if dim is not None else (axis if axis is not None else default)
-
-
-def softmax(input, dim=None, axis=None):
-    return _softmax(input, _axis(dim, axis))
-
-
-def log_softmax(input, dim=None, axis=None):
-    return _log_softmax(input, _axis(dim, axis))
 
 
 def pad(input, pad, mode="constant", value=0.0):

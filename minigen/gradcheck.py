@@ -102,7 +102,7 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0, raise_exceptio
         numerical = xp.zeros(x.shape, dtype=np.float64)
         flat = numerical.reshape(-1)
         try:
-            for k in range(x.size):
+            for k in range(x.numel()):
                 perturbed = original.copy()
                 view = perturbed.reshape(-1)
                 view[k] = original.reshape(-1)[k] + eps
@@ -116,15 +116,15 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0, raise_exceptio
         abs_err = xp.abs(a - numerical)
         rel_err = abs_err / xp.maximum(xp.abs(numerical), 1e-12)
         bad = abs_err > atol + rtol * xp.abs(numerical)
-        worst = int(xp.argmax(abs_err - (atol + rtol * xp.abs(numerical)))) if x.size else 0
+        worst = int(xp.argmax(abs_err - (atol + rtol * xp.abs(numerical)))) if x.numel() else 0
         rows.append(dict(
             input=i, shape=x.shape,
-            max_abs_error=float(abs_err.max()) if x.size else 0.0,
-            max_rel_error=float(rel_err.max()) if x.size else 0.0,
+            max_abs_error=float(abs_err.max()) if x.numel() else 0.0,
+            max_rel_error=float(rel_err.max()) if x.numel() else 0.0,
             ok=not bool(bad.any()),
-            worst_index=np.unravel_index(worst, x.shape) if x.size else (),
-            analytic=float(a.reshape(-1)[worst]) if x.size else 0.0,
-            numerical=float(numerical.reshape(-1)[worst]) if x.size else 0.0))
+            worst_index=np.unravel_index(worst, x.shape) if x.numel() else (),
+            analytic=float(a.reshape(-1)[worst]) if x.numel() else 0.0,
+            numerical=float(numerical.reshape(-1)[worst]) if x.numel() else 0.0))
     report = GradcheckReport(name, rows)
     if raise_exception and not report.ok:
         raise GradcheckError("gradient check failed\n" + str(report))

@@ -59,11 +59,14 @@ class Tensor:
 
     @property
     def size(self):
-        return int(self.data.size)
+        """PyTorch's method: t.size() is the shape, t.size(d) the length of dim d
+        (NumPy's `a.size`, the element count, is t.numel()); see _SizeMethod."""
+        return _SizeMethod(self)
 
     @property
     def device(self):
-        return backend.device_of(self.data)
+        """Where the data lives: mg.device('cpu') or ('cuda'), equal to those strings too."""
+        return backend.device(backend.device_of(self.data))
 
     @property
     def is_leaf(self):
@@ -89,7 +92,7 @@ class Tensor:
         return "tensor(" + ", ".join([body] + extra) + ")"
 
     def __bool__(self):
-        if self.size != 1:
+        if self.numel() != 1:
             raise ValueError(f"the truth value of a tensor of shape {self.shape} is ambiguous")
         return bool(self.item())
 
@@ -103,7 +106,7 @@ class Tensor:
 
     # ------------------------------------------------------------ conversions
     def item(self):
-        if self.size != 1:
+        if self.numel() != 1:
             raise ValueError(f"item() needs a tensor with one element, got shape {self.shape}")
         return self.data.reshape(()).item() if self.device == "cpu" else self.data.get().reshape(()).item()
 
@@ -119,12 +122,17 @@ class Tensor:
     def tolist(self):
         return self.numpy().tolist()
 
-    def to(self, device=None, dtype=None):
+    def to(self, device=None, dtype=None, non_blocking=False, copy=False):
         """A tensor on another device and/or with another dtype (differentiable).
 
-        Like PyTorch, a dtype may come first: x.to(np.float64), x.to("cuda", np.float32).
+        Like PyTorch, `device` is a string or mg.device, and a dtype may come first:
+        x.to(np.float64), x.to(mg.device("cuda"), np.float32), x.to(other_tensor)
+        (other's device and dtype). `non_blocking` and `copy` are accepted and ignored
+        (transfers are synchronous; a result that needs no change is `self`).
         """
-        if device is not None and not isinstance(device, str):
+        if isinstance(device, Tensor):
+            device, dtype = device.device, device.dtype
+        elif device is not None and not isinstance(device, str):
             device, dtype = None, device
         out = self
         if dtype is not None and np.dtype(dtype) != self.dtype:
@@ -276,39 +284,190 @@ class Tensor:
     def __ne__(self, other):
         return self._compare(other, "not_equal")
 
+    # ------------------------------------------------------------ PyTorch names
+    # The methods a PyTorch program types. Each takes PyTorch's `dim` / `keepdim` or
+    # NumPy's `axis` / `keepdims`; where the two disagree on the same call (transpose,
+    # var/std, max/min, split, squeeze, repeat, size) PyTorch's meaning wins, see the
+    # function in minigen.ops and the README's "PyTorch or NumPy meaning".
+    def numel(self):
+        """The number of elements (NumPy's a.size)."""
+        return int(self.data.size)
+
+    nelement = numel
+
+    def dim(self):
+        return self.data.ndim
+
+    ndimension = dim
+
+    def eq(self, other):
+        return self == other
+
+    def ne(self, other):
+        return self != other
+
+    def lt(self, other):
+        return self < other
+
+    def le(self, other):
+        return self <= other
+
+    def gt(self, other):
+        return self > other
+
+    def ge(self, other):
+        return self >= other
+
+    def add(self, other, alpha=1):
+        return _ops.add(self, other if alpha == 1 else other * alpha)
+
+    def sub(self, other, alpha=1):
+        return _ops.sub(self, other if alpha == 1 else other * alpha)
+
+    def mul(self, other):
+        return _ops.mul(self, other)
+
+    def div(self, other):
+        return _ops.div(self, other)
+
+    def neg(self):
+        return _ops.neg(self)
+
+    def pow(self, exponent):
+        return _ops.pow(self, exponent)
+
+    def square(self):
+        return _ops.mul(self, self)
+
+    def matmul(self, other):
+        return _ops.matmul(self, other)
+
+    def mm(self, other):
+        return _ops.mm(self, other)
+
+    def bmm(self, other):
+        return _ops.bmm(self, other)
+
+    def sum(self, dim=None, keepdim=None, *, axis=None, keepdims=None):
+        return _ops.sum(self, dim, keepdim, axis=axis, keepdims=keepdims)
+
+    def mean(self, dim=None, keepdim=None, *, axis=None, keepdims=None):
+        return _ops.mean(self, dim, keepdim, axis=axis, keepdims=keepdims)
+
+    def var(self, dim=None, unbiased=None, keepdim=None, **numpy_spellings):
+        return _ops.var(self, dim, unbiased, keepdim, **numpy_spellings)
+
+    def std(self, dim=None, unbiased=None, keepdim=None, **numpy_spellings):
+        return _ops.std(self, dim, unbiased, keepdim, **numpy_spellings)
+
+    def max(self, dim=None, keepdim=None, *, axis=None, keepdims=None):
+        return _ops.max(self, dim, keepdim, axis=axis, keepdims=keepdims)
+
+    def min(self, dim=None, keepdim=None, *, axis=None, keepdims=None):
+        return _ops.min(self, dim, keepdim, axis=axis, keepdims=keepdims)
+
+    def amax(self, dim=None, keepdim=None, *, axis=None, keepdims=None):
+        return _ops.amax(self, dim, keepdim, axis=axis, keepdims=keepdims)
+
+    def amin(self, dim=None, keepdim=None, *, axis=None, keepdims=None):
+        return _ops.amin(self, dim, keepdim, axis=axis, keepdims=keepdims)
+
+    def argmax(self, dim=None, keepdim=None, *, axis=None, keepdims=None):
+        return _ops.argmax(self, dim, keepdim, axis=axis, keepdims=keepdims)
+
+    def argmin(self, dim=None, keepdim=None, *, axis=None, keepdims=None):
+        return _ops.argmin(self, dim, keepdim, axis=axis, keepdims=keepdims)
+
+    def all(self, dim=None, keepdim=False):
+        return _ops.all(self, dim, keepdim)
+
+    def any(self, dim=None, keepdim=False):
+        return _ops.any(self, dim, keepdim)
+
+    def norm(self, p=2, dim=None, keepdim=False):
+        return _ops.reduce.norm(self, p, dim, keepdim)
+
+    def logsumexp(self, dim=None, keepdim=None, *, axis=None, keepdims=None):
+        return _ops.logsumexp(self, dim, keepdim, axis=axis, keepdims=keepdims)
+
+    def softmax(self, dim=None, *, axis=None):
+        return _ops.softmax(self, dim, axis=axis)
+
+    def log_softmax(self, dim=None, *, axis=None):
+        return _ops.log_softmax(self, dim, axis=axis)
+
+    def view(self, *shape):
+        """PyTorch's view = reshape (NumPy's a.view(dtype) reinterpretation does not exist here)."""
+        return self.reshape(*shape)
+
+    def view_as(self, other):
+        return _ops.reshape(self, other.shape)
+
+    reshape_as = view_as
+
+    def expand(self, *sizes):
+        return _ops.expand(self, *sizes)
+
+    def expand_as(self, other):
+        return _ops.broadcast_to(self, other.shape)
+
+    def repeat(self, *repeats):
+        """PyTorch's repeat = np.tile (NumPy's a.repeat is `repeat_interleave`)."""
+        return _ops.repeat(self, *repeats)
+
+    def repeat_interleave(self, repeats, dim=None):
+        return _ops.repeat_interleave(self, repeats, dim)
+
+    def t(self):
+        """The transpose of a tensor with at most 2 dims (torch.Tensor.t)."""
+        if self.ndim > 2:
+            raise ValueError(f"t() expects a tensor with <= 2 dims, this one has shape {self.shape}; "
+                             "use transpose(d0, d1) or permute")
+        return _ops.permute(self, None)
+
+    def split(self, split_size_or_sections, dim=0):
+        return _ops.split(self, split_size_or_sections, dim)
+
+    def chunk(self, chunks, dim=0):
+        return _ops.chunk(self, chunks, dim)
+
+    def clone(self):
+        """A differentiable copy (a cast to its own dtype copies the array)."""
+        return _ops.cast(self, self.dtype)
+
+    def contiguous(self):
+        """Every minigen tensor is usable as it is; returns self (PyTorch's memory layout
+        call has nothing to do here)."""
+        return self
+
+    def type_as(self, other):
+        return self.to(dtype=other.dtype)
+
+    def long(self):
+        """int64 copy, outside the graph (integers carry no gradient)."""
+        return Tensor(self.data.astype(np.int64))
+
+    def int(self):
+        """int32 copy, outside the graph."""
+        return Tensor(self.data.astype(np.int32))
+
+    def bool(self):
+        """bool copy, outside the graph."""
+        return Tensor(self.data.astype(bool))
+
+    @property
+    def is_cuda(self):
+        return self.device == "cuda"
+
+    def new_zeros(self, *shape):
+        from minigen.creation import zeros
+        return zeros(*shape, dtype=self.dtype, device=self.device)
+
+    def new_ones(self, *shape):
+        from minigen.creation import ones
+        return ones(*shape, dtype=self.dtype, device=self.device)
+
     # ------------------------------------------------------------ methods (NumPy names)
-    def sum(self, axis=None, keepdims=False):
-        return _ops.sum(self, axis, keepdims)
-
-    def mean(self, axis=None, keepdims=False):
-        return _ops.mean(self, axis, keepdims)
-
-    def var(self, axis=None, keepdims=False, ddof=0):
-        return _ops.var(self, axis, keepdims, ddof)
-
-    def std(self, axis=None, keepdims=False, ddof=0):
-        return _ops.std(self, axis, keepdims, ddof)
-
-    def max(self, axis=None, keepdims=False):
-        return _ops.max(self, axis, keepdims)
-
-    def min(self, axis=None, keepdims=False):
-        return _ops.min(self, axis, keepdims)
-
-    def argmax(self, axis=None):
-        return Tensor(self.data.argmax(axis=axis))
-
-    def argmin(self, axis=None):
-        return Tensor(self.data.argmin(axis=axis))
-
-    def logsumexp(self, axis=None, keepdims=False):
-        return _ops.logsumexp(self, axis, keepdims)
-
-    def softmax(self, axis=-1):
-        return _ops.softmax(self, axis)
-
-    def log_softmax(self, axis=-1):
-        return _ops.log_softmax(self, axis)
 
     def exp(self):
         return _ops.exp(self)
@@ -350,38 +509,74 @@ class Tensor:
             shape = shape[0]
         return _ops.reshape(self, shape)
 
-    view = reshape
+    def transpose(self, *dims):
+        """x.transpose(0, 1) swaps two dims (PyTorch); x.transpose() reverses all and
+        x.transpose(2, 0, 1) / x.transpose((2, 0, 1)) permutes (NumPy's forms, which
+        PyTorch lacks). See minigen.ops.shape.transpose."""
+        return _ops.transpose(self, *dims)
 
-    def transpose(self, *axes):
-        if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
-            axes = axes[0]
-        return _ops.transpose(self, axes or None)
-
-    def permute(self, *axes):
-        return self.transpose(*axes)
+    def permute(self, *dims):
+        return _ops.permute(self, *dims)
 
     @property
     def T(self):
-        return _ops.transpose(self, None)
+        return _ops.permute(self, None)
 
-    def swapaxes(self, axis1, axis2):
-        axes = list(range(self.ndim))
-        axes[axis1], axes[axis2] = axes[axis2], axes[axis1]
-        return _ops.transpose(self, axes)
+    def swapaxes(self, axis0, axis1):
+        return _ops.transpose(self, axis0, axis1)
 
-    def flatten(self, start_axis=0, end_axis=-1):
-        return _ops.flatten(self, start_axis, end_axis)
+    swapdims = swapaxes
 
-    def squeeze(self, axis=None):
-        return _ops.squeeze(self, axis)
+    def flatten(self, start_dim=0, end_dim=-1):
+        return _ops.flatten(self, start_dim, end_dim)
 
-    def unsqueeze(self, axis):
-        return _ops.unsqueeze(self, axis)
+    def squeeze(self, dim=None, *, axis=None):
+        """Drop dims of length 1 (a named dim of another length stays, as in PyTorch)."""
+        return _ops.squeeze(self, dim, axis=axis)
+
+    def unsqueeze(self, dim=None, *, axis=None):
+        return _ops.unsqueeze(self, dim, axis=axis)
 
     expand_dims = unsqueeze
 
     def broadcast_to(self, shape):
         return _ops.broadcast_to(self, shape)
+
+
+class _SizeMethod:
+    """What `t.size` is: call it, t.size() -> the shape tuple, t.size(d) -> one length.
+
+    Why not a plain method: code written for NumPy's `a.size` (the element count) would
+    then compare a bound method with a number (`t.size != 1` is always True) and go on
+    silently. Used as a number, this object raises and names t.numel() instead.
+    """
+
+    __slots__ = ("_tensor",)
+
+    def __init__(self, tensor):
+        self._tensor = tensor
+
+    def __call__(self, dim=None):
+        shape = self._tensor.shape
+        if dim is None:
+            return shape
+        ndim = max(len(shape), 1)
+        if not -ndim <= dim < ndim:
+            raise IndexError(f"size: dim {dim} is out of range for a tensor of shape {shape}")
+        return shape[dim % ndim] if shape else 1
+
+    def _as_number(self, *args):
+        raise TypeError("Tensor.size is PyTorch's method: t.size() is the shape, t.size(d) the "
+                        "length of dim d; NumPy's a.size (the number of elements) is t.numel()")
+
+    __eq__ = __ne__ = __lt__ = __le__ = __gt__ = __ge__ = _as_number
+    __int__ = __index__ = __float__ = __bool__ = _as_number
+    __add__ = __radd__ = __sub__ = __rsub__ = __mul__ = __rmul__ = _as_number
+    __truediv__ = __rtruediv__ = __floordiv__ = __rfloordiv__ = __mod__ = __rmod__ = _as_number
+    __hash__ = None
+
+    def __repr__(self):
+        return f"<method size of a tensor of shape {self._tensor.shape}>"
 
 
 class _HookHandle:

@@ -18,7 +18,7 @@ matplotlib.use("Agg")                     # before pyplot is imported: never a G
 import matplotlib.pyplot as plt           # noqa: E402
 import numpy as np                        # noqa: E402
 
-__all__ = ["to_numpy", "make_grid", "image_grid", "curves", "read_csv_log", "scatter_2d",
+__all__ = ["to_numpy", "make_grid", "image_grid", "save_image", "curves", "read_csv_log", "scatter_2d",
            "density_2d", "density_grid", "latent_scatter", "interpolation_strip", "save_gif",
            "save_figure"]
 
@@ -118,6 +118,56 @@ def image_grid(images, path: str, nrow: int | None = None, labels=None, title: s
     if title:
         fig.suptitle(title)
     return save_figure(fig, path)
+
+
+def save_image(tensor, path: str, nrow: int = 8, padding: int = 2, normalize: bool = False,
+               value_range=None, scale_each: bool = False, pad_value: float = 0.0) -> str:
+    """Write images as one PNG grid, pixel for pixel as ``torchvision.utils.save_image``.
+
+    ``tensor``: (N, C, H, W) or one image (C, H, W) / (H, W), C = 1 or 3 (a Tensor or an
+    array).  ``nrow`` images per row (fewer if there are fewer images), ``padding`` pixels
+    of ``pad_value`` around and between them.  Without ``normalize`` the values are taken
+    to lie in [0, 1] and clipped; with it they are mapped to [0, 1] from ``value_range``
+    = (low, high) (clipped to it), or from the min and max of all images (of each image
+    with ``scale_each``).  Pixels are stored as round(255 x) in RGB; one image is saved
+    without padding.  Unlike :func:`image_grid` (a matplotlib figure for the demos) this
+    writes the bare grid.  Returns the path.
+    """
+    x = to_numpy(tensor).astype(np.float64)
+    if x.ndim == 2:
+        x = x[None, None]
+    elif x.ndim == 3:
+        if x.shape[0] not in (1, 3):
+            raise ValueError(f"save_image: a 3-D input is one (C, H, W) image with C = 1 or 3, "
+                             f"got shape {x.shape}; for N grey images pass x[:, None] "
+                             f"(N, 1, H, W)")
+        x = x[None]
+    if x.ndim != 4 or x.shape[1] not in (1, 3):
+        raise ValueError(f"save_image: expected (N, C, H, W) images with C = 1 or 3, got shape "
+                         f"{x.shape}")
+    if normalize:
+        def rescale(images):
+            low, high = value_range if value_range is not None else (images.min(), images.max())
+            return (np.clip(images, low, high) - low) / max(high - low, 1e-5)
+        x = np.stack([rescale(image) for image in x]) if scale_each else rescale(x)
+    if x.shape[1] == 1:
+        x = np.repeat(x, 3, axis=1)                   # grey -> RGB, as torchvision does
+    n, c, h, w = x.shape
+    if n == 1:
+        grid = x[0]
+    else:
+        columns = min(nrow, n)
+        rows = int(math.ceil(n / columns))
+        grid = np.full((c, rows * (h + padding) + padding, columns * (w + padding) + padding),
+                       pad_value, dtype=np.float64)
+        for i in range(n):
+            top = padding + (i // columns) * (h + padding)
+            left = padding + (i % columns) * (w + padding)
+            grid[:, top:top + h, left:left + w] = x[i]
+    pixels = np.clip(grid * 255 + 0.5, 0, 255).astype(np.uint8).transpose(1, 2, 0)
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    plt.imsave(path, pixels)
+    return path
 
 
 def interpolation_strip(images, path: str, title: str | None = None, value_range=None,

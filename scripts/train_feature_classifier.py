@@ -46,7 +46,7 @@ def main():
         print("warning: training on the small embedded subset; the shipped weights come "
               "from the full 60,000 images", file=sys.stderr)
     loader = DataLoader((add_channel(to_unit(train.images)), train.labels), args.batch_size,
-                        seed=args.seed, drop_last=True, device=args.device)
+                        shuffle=True, seed=args.seed, drop_last=True, device=args.device)
     model = build_classifier().to(args.device)
     opt = mg.optim.Adam(model.parameters(), lr=args.lr)
 

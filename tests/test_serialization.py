@@ -281,3 +281,152 @@ def test_resume_in_a_new_process_is_bit_for_bit(tmp_path):
     assert resumed["rng"] == straight["rng"]
     # the run really trained (and dropout really drew random masks)
     assert not np.array_equal(straight["model"]["0.weight"], checkpoint(*build(), 0)["model"]["0.weight"])
+
+
+# -- errors that name the problem -------------------------------------------------------------
+def test_map_location_cuda_without_a_gpu_names_the_asked_device(tmp_path):
+    from minigen import backend
+    if backend.cupy_available():
+        pytest.skip("a GPU is available here: map_location='cuda' works")
+    path = tmp_path / "cpu_saved.npz"
+    save({"w": np.ones(3, np.float32)}, path)               # saved on the CPU
+    with pytest.raises(RuntimeError) as info:
+        load(path, map_location="cuda")
+    message = str(info.value)
+    assert "map_location='cuda'" in message and "cpu_saved.npz" in message
+    assert "use map_location='cpu'" in message
+    assert "saved from device" not in message               # the file's arrays are on the CPU
+
+
+def _write_header(path, header_text, arrays=None):
+    """A .npz like mg.save's, with the given header text."""
+    np.savez(path, __minigen__=np.array(header_text), **(arrays or {}))
+
+
+def _mutations(tree, rng):
+    """Variants of a header tree: each node in turn replaced by a value of another type."""
+    odd_values = [None, 5, -1.5, "x", True, [], [1, 2], {}, {"__array__": 3}, {"__dict__": 7},
+                  {"__dict__": [[[1], 2]]}, {"__tuple__": "ab"}, {"__float__": "1e999x"},
+                  {"__float__": [1]}, {"__array__": "a0", "device": "tpu"},
+                  {"__array__": "a0", "tensor": "module"}, {"__array__": "a0", "scalar": 1},
+                  {"__array__": "a0", "requires_grad": "yes"}, {"__array__": "a0", "scalar": True},
+                  {"__array__": "a1", "tensor": "parameter"}, {"__array__": "a9"},
+                  {"__dict__": [[1, 2]], "ordered": "no"}, {"unknown": 1}]
+
+    def nodes(node, at):
+        yield at
+        if isinstance(node, list):
+            for i, v in enumerate(node):
+                yield from nodes(v, at + [i])
+        elif isinstance(node, dict):
+            for k, v in node.items():
+                yield from nodes(v, at + [k])
+
+    def replaced(node, at, value):
+        if not at:
+            return value
+        copy = list(node) if isinstance(node, list) else dict(node)
+        copy[at[0]] = replaced(node[at[0]], at[1:], value)
+        return copy
+
+    for at in nodes(tree, []):          # every node, with a third of the odd values each
+        for i in rng.permutation(len(odd_values))[:len(odd_values) // 3]:
+            yield replaced(tree, at, odd_values[i])
+    for _ in range(30):                                     # and some random pairs of changes
+        at = list(nodes(tree, []))
+        t = tree
+        for _ in range(2):
+            t = replaced(t, at[rng.integers(len(at))], odd_values[rng.integers(len(odd_values))])
+            at = list(nodes(t, []))
+        yield t
+
+
+def test_malformed_headers_raise_checkpoint_error_naming_the_file(tmp_path):
+    good = tmp_path / "good.npz"
+    save({"model": OrderedDict(w=mg.tensor(np.ones(2, np.float32), requires_grad=True)),
+          "items": (1, 2.5, float("nan")), "step": np.int64(3), "labels": np.array(["a", "b"])},
+         good)
+    with np.load(good) as z:
+        header_text = str(z["__minigen__"])
+        arrays = {k: z[k] for k in z.files if k != "__minigen__"}
+    header = json.loads(header_text)
+    bad = tmp_path / "fuzzed.npz"
+    texts = [header_text[:n] for n in range(0, len(header_text), 11)]         # truncations
+    texts += [json.dumps(dict(header, tree=t))
+              for t in _mutations(header["tree"], np.random.default_rng(0))]  # wrong types
+    texts += [json.dumps(dict(header, version=v)) for v in ("1", None, [1], 2)]
+    texts += [json.dumps(v) for v in (None, [], "minigen", {"format": "minigen"})]
+    deep = 100_000
+    texts += ['{"format": "minigen", "version": 1, "tree": ' + "[" * deep + "]" * deep + "}",
+              '{"format": "minigen", "version": 1, "tree": ' + '{"__tuple__": [' * 500 + "1"
+              + "]}" * 500 + "}",
+              '{"format": "minigen", "version": 1, "tree": ' + '{"__dict__": [["k", ' * 300
+              + "1" + "]]}" * 300 + "}"]
+    refused = 0
+    for text in texts:
+        _write_header(bad, text, arrays)
+        try:
+            load(bad)                    # some mutations are still valid checkpoints
+        except CheckpointError as err:
+            assert "fuzzed.npz" in str(err)
+            refused += 1
+    assert refused > 0.8 * len(texts)
+    _write_header(bad, header_text, arrays)
+    assert load(bad)["step"] == 3                            # the untouched header loads
+
+
+def test_saving_an_absurdly_deep_object_is_refused_before_writing(tmp_path):
+    deep = 1
+    for _ in range(200):
+        deep = [deep]
+    with pytest.raises(ValueError, match="nested more than 100 levels"):
+        save(deep, tmp_path / "deep.npz")
+    assert os.listdir(tmp_path) == []
+
+
+def test_save_into_a_file_or_an_empty_path_is_a_clear_error(tmp_path):
+    a_file = tmp_path / "notes.txt"
+    a_file.write_text("x")
+    with pytest.raises(NotADirectoryError, match=r"notes\.txt' is a file, not a directory"):
+        save({"step": 1}, a_file / "ckpt.npz")
+    with pytest.raises(NotADirectoryError, match=r"notes\.txt' is a file"):
+        save({"step": 1}, a_file / "sub" / "ckpt.npz")
+    with pytest.raises(ValueError, match="the path is empty"):
+        save({"step": 1}, "")
+    with pytest.raises(IsADirectoryError, match="is a directory"):
+        save({"step": 1}, tmp_path)
+    assert sorted(os.listdir(tmp_path)) == ["notes.txt"]
+
+
+_KILLED_SAVE = textwrap.dedent("""
+    import os, signal, sys
+    import numpy as np
+    sys.path.insert(0, {repo!r})
+    import minigen as mg
+    real_fsync = os.fsync
+    def killed(fd):                          # the data is written; die before the rename
+        os.kill(os.getpid(), signal.SIGKILL)
+    os.fsync = killed
+    mg.save({{"w": np.ones(200_000)}}, {path!r})
+""")
+
+
+@pytest.mark.skipif(os.name != "posix", reason="kill -9 and pid checks are POSIX")
+def test_the_next_save_removes_what_a_killed_save_left(tmp_path):
+    path = tmp_path / "ckpt.npz"
+    save({"step": 1}, path)
+    other = tmp_path / ".other.npz.1.abcdefgh.tmp"            # another checkpoint's: kept
+    other.write_bytes(b"x")
+    left = []
+    for _ in range(2):                  # the second killed save already removes the first's
+        done = subprocess.run([sys.executable, "-c", _KILLED_SAVE.format(repo=REPO, path=str(path))])
+        assert done.returncode == -9
+        left = [n for n in os.listdir(tmp_path) if n.startswith(".ckpt.npz.")]
+        assert len(left) == 1 and os.path.getsize(tmp_path / left[0]) > 1_000_000
+    assert load(path)["step"] == 1                            # the old checkpoint is intact
+    running = tmp_path / f".ckpt.npz.{os.getppid()}.zzzzzzzz.tmp"   # a live writer: kept
+    running.write_bytes(b"x")
+    save({"step": 2}, path)
+    assert sorted(os.listdir(tmp_path)) == sorted([".other.npz.1.abcdefgh.tmp", running.name,
+                                                   "ckpt.npz"])
+    assert load(path)["step"] == 2

@@ -39,7 +39,7 @@ def _problem(seed=0):
     y = rng.integers(0, 3, 37)
     model = nn.Sequential(nn.Linear(6, 8), nn.ReLU(), nn.Linear(8, 3))
     opt = mg.optim.Adam(model.parameters(), lr=0.05)
-    loader = DataLoader((x, y), batch_size=8, seed=1, transform=binarize_dynamic)
+    loader = DataLoader((x, y), batch_size=8, shuffle=True, seed=1, transform=binarize_dynamic)
     return model, opt, loader
 
 
@@ -144,3 +144,85 @@ def test_args_namespace_and_args_json(tmp_path):
     assert '"steps": 2' in (tmp_path / "args.json").read_text()
     with pytest.raises(ValueError, match="steps"):
         Loop(loader, out=str(tmp_path))
+
+
+# -- --resume refuses settings that change the run's meaning -----------------------------------
+def _run_cli(out, argv):
+    """Train the tiny problem the way a demo does: settings from the shared command line."""
+    p = arg_parser("demo", steps=6, batch_size=8, lr=0.05, out=str(out))
+    p.add_argument("--hidden", type=int, default=8)                       # a model option
+    p.add_argument("--eval-n", type=int, default=10, may_change_on_resume=True)
+    args = p.parse_args(argv)
+    model, opt, loader = _problem(args.seed)
+    loader = DataLoader(loader.dataset, args.batch_size, shuffle=True, seed=args.seed,
+                        transform=binarize_dynamic)
+    for group in opt.param_groups:
+        group["lr"] = args.lr
+    loop = Loop(loader, args, state={"model": model, "optimizer": opt}, progress=False)
+    for batch in loop:
+        _step(model, opt, batch, loop)
+    return model, loop
+
+
+@pytest.mark.parametrize("option, saved, new", [("--lr", 0.05, "0.01"), ("--batch-size", 8, "5"),
+                                                ("--seed", 0, "3"), ("--hidden", 8, "16")])
+def test_resume_refuses_a_changed_setting_naming_old_and_new(tmp_path, option, saved, new):
+    from minigen.train import ResumeError
+    _run_cli(tmp_path, ["--steps", "3"])
+    with pytest.raises(ResumeError) as info:
+        _run_cli(tmp_path, ["--steps", "6", "--resume", option, new])
+    message = str(info.value)
+    assert f"{option}: saved {saved!r}, now {type(saved)(new)!r}" in message
+    assert "checkpoint.npz" in message and "without --resume" in message
+    assert int(mg.load(str(tmp_path / "checkpoint.npz"))["step"]) == 3      # left untouched
+
+
+def test_resume_may_change_length_out_and_evaluation_options(tmp_path):
+    straight, _ = _run_cli(tmp_path / "a", ["--steps", "6"])
+    _run_cli(tmp_path / "b", ["--steps", "3"])
+    resumed, loop = _run_cli(tmp_path / "b", ["--steps", "6", "--resume", "--eval-n", "99",
+                                              "--checkpoint-every", "2"])
+    assert loop.step == 6
+    for a, b in zip(_params(straight), _params(resumed)):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_resume_refuses_a_loader_with_another_batch_size_even_without_args(tmp_path):
+    from minigen.train import ResumeError
+    _run(tmp_path, steps=3)
+    model, opt, loader = _problem()
+    other = DataLoader(loader.dataset, 5, shuffle=True, seed=1)
+    with pytest.raises(ResumeError, match=r"batch_size 8 when saved, 5 now"):
+        for _ in Loop(other, state={"model": model}, steps=6, out=str(tmp_path), resume=True,
+                      progress=False):
+            pass
+
+
+def test_help_documents_what_resume_refuses(capsys):
+    with pytest.raises(SystemExit):
+        arg_parser("demo", steps=1).parse_args(["--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "--resume continues OUT/checkpoint.npz exactly, so it refuses" in text
+    assert "--lr, --batch-size, --seed" in text
+
+
+# -- zero or negative lengths are refused, not run as nothing --------------------------------
+@pytest.mark.parametrize("length, message", [(dict(steps=-5), "steps must be at least 1, got -5"),
+                                             (dict(steps=0), "steps must be at least 1, got 0"),
+                                             (dict(epochs=-1), "epochs must be at least 1, got -1"),
+                                             (dict(steps=2.5), "steps must be an integer")])
+def test_loop_refuses_lengths_below_one(tmp_path, length, message):
+    _, _, loader = _problem()
+    with pytest.raises((ValueError, TypeError), match=message):
+        Loop(loader, out=str(tmp_path), progress=False, **length)
+
+
+def test_arg_parser_refuses_bad_lengths_at_parse_time(capsys):
+    p = arg_parser("demo", epochs=3)
+    for argv in (["--epochs", "-1"], ["--steps", "0"], ["--batch-size", "0"], ["--lr", "-1"],
+                 ["--seed", "-3"]):
+        with pytest.raises(SystemExit):
+            p.parse_args(argv)
+        assert f"argument {argv[0]}" in capsys.readouterr().err
+    with pytest.raises(ValueError, match="exactly one of"):
+        arg_parser("demo", steps=0, epochs=1)

@@ -95,3 +95,39 @@ def test_gif_has_every_frame(tmp_path):
         assert im.n_frames == 2
     with pytest.raises(ValueError):
         viz.save_gif([], str(tmp_path / "c.gif"))
+
+
+# -- save_image: torchvision's grid, pixel for pixel ------------------------------------------
+def _png(path):
+    from matplotlib import image
+    return np.round(image.imread(path)[..., :3] * 255).astype(int)
+
+
+def test_save_image_layout_and_pixels_like_torchvision(tmp_path):
+    from minigen.viz import save_image
+    import minigen as mg
+    x = np.zeros((5, 1, 3, 4), np.float32)
+    for i in range(5):
+        x[i] = i / 4                                    # image i is flat at i / 4
+    path = save_image(mg.tensor(x), str(tmp_path / "grid.png"), nrow=3, padding=1)
+    png = _png(path)
+    assert png.shape == (2 * (3 + 1) + 1, 3 * (4 + 1) + 1, 3)      # 2 rows of 3, padded
+    for i in range(5):
+        top, left = 1 + (i // 3) * 4, 1 + (i % 3) * 5
+        assert (png[top:top + 3, left:left + 4] == int(i / 4 * 255 + 0.5)).all()
+    assert (png[0] == 0).all() and (png[:, 0] == 0).all()          # pad_value 0
+    assert (png[5:8, 11:15] == 0).all()                             # the empty sixth cell
+
+
+def test_save_image_normalize_value_range_and_clipping(tmp_path):
+    from minigen.viz import save_image
+    x = np.array([-1.0, 0.0, 1.0, 3.0]).reshape(1, 1, 1, 4)
+    assert _png(save_image(x, str(tmp_path / "a.png")))[0, :, 0].tolist() == [0, 0, 255, 255]
+    assert _png(save_image(x, str(tmp_path / "b.png"), normalize=True))[0, :, 0].tolist() == \
+        [0, 64, 128, 255]                                           # min -1, max 3
+    assert _png(save_image(x, str(tmp_path / "c.png"), normalize=True, value_range=(-1, 1))
+                )[0, :, 0].tolist() == [0, 128, 255, 255]
+    few = save_image(np.ones((2, 3, 2, 2)), str(tmp_path / "d.png"), nrow=8, padding=2)
+    assert _png(few).shape == (2 + 2 + 2, 2 * 4 + 2, 3)             # 2 columns, not 8
+    with pytest.raises(ValueError, match=r"x\[:, None\]"):
+        save_image(np.zeros((10, 28, 28)), str(tmp_path / "e.png"))

@@ -11,7 +11,10 @@ and the label file of the split wins)::
 
 ``source="auto"`` (the default) walks that list; ``source="files"`` stops with an error
 instead of falling back to the embedded subset; ``source="embedded"`` goes straight to it.
-Setting ``MINIGEN_OFFLINE=1`` skips step 4.
+Setting ``MINIGEN_OFFLINE=1`` (or true/yes/on) skips step 4.
+
+An explicit ``root=`` replaces that search: the files must be in that folder (plain or
+gzipped), or the data set fails naming the missing ones; it never loads another copy.
 
 A dataset holds ``images`` (N, 28, 28) uint8 and ``labels`` (N,) int64, exactly as
 published; scaling and binarising are separate functions (``minigen.data.transforms``).
@@ -23,7 +26,7 @@ import sys
 
 import numpy as np
 
-from .download import ChecksumError, DownloadError, cache_dir, download
+from .download import ChecksumError, DownloadError, cache_dir, download, offline
 from .idx import read_idx
 
 __all__ = ["FashionMNIST", "MNIST", "ImageDataset", "EMBEDDED_PATH", "FASHION_MNIST_CLASSES"]
@@ -45,20 +48,33 @@ class ImageDataset:
     #: folder name under $MINIGEN_DATA and the cache
     name = "images"
     classes: tuple = ()
+    #: ``ds[index_array]`` gives a whole batch at once (the DataLoader uses one call)
+    batch_indexing = True
 
-    def __init__(self, images: np.ndarray, labels: np.ndarray, source: str = "arrays"):
+    def __init__(self, images: np.ndarray, labels: np.ndarray, source: str = "arrays", *,
+                 transform=None, target_transform=None):
         if len(images) != len(labels):
             raise ValueError(f"{len(images)} images but {len(labels)} labels")
         self.images = images
         self.labels = labels.astype(np.int64)
         #: where the data came from (a folder, or "embedded subset ...")
         self.source = source
+        self.transform = transform
+        self.target_transform = target_transform
 
     def __len__(self) -> int:
         return len(self.images)
 
     def __getitem__(self, index):
-        return self.images[index], self.labels[index]
+        """``(image, label)`` of one index, or the batch of an index array / slice, with
+        ``transform`` / ``target_transform`` applied (as in torchvision's data sets; the
+        transforms of ``minigen.data.transforms`` take one image or a batch alike)."""
+        images, labels = self.images[index], self.labels[index]
+        if self.transform is not None:
+            images = self.transform(images)
+        if self.target_transform is not None:
+            labels = self.target_transform(labels)
+        return images, labels
 
     def __repr__(self) -> str:
         return (f"{type(self).__name__}({len(self)} images {self.images.shape[1:]}, "
@@ -79,7 +95,7 @@ class _IDXDataset(ImageDataset):
 
     def __init__(self, split: str = "train", *, source: str = "auto",
                  root: str | None = None, base_url: str | None = None,
-                 verbose: bool = True):
+                 verbose: bool = True, transform=None, target_transform=None):
         if split not in self.FILES:
             raise ValueError(f"split must be one of {sorted(self.FILES)}, got {split!r}")
         if source not in ("auto", "files", "embedded"):
@@ -87,6 +103,9 @@ class _IDXDataset(ImageDataset):
         self.split = split
         self._download_error = None
 
+        if source == "embedded" and root is not None:
+            raise ValueError("root= names a folder of files, source='embedded' asks for the "
+                             "shipped subset: give one of them")
         if source == "embedded":
             images, labels, where = self._load_embedded(split)
         else:
@@ -106,7 +125,8 @@ class _IDXDataset(ImageDataset):
                           f"minigen.data)", file=sys.stderr)
             else:
                 raise FileNotFoundError(self._not_found_message(split, root))
-        super().__init__(images, labels, where)
+        super().__init__(images, labels, where, transform=transform,
+                         target_transform=target_transform)
 
     # -- where to look -------------------------------------------------------------
     @classmethod
@@ -133,6 +153,16 @@ class _IDXDataset(ImageDataset):
 
     def _find(self, split: str, root: str | None) -> str | None:
         image_file, _, label_file, _ = self.FILES[split]
+        if root is not None:
+            missing = [name for name in (image_file, label_file) if not self._file_in(root, name)]
+            if missing:
+                where = "does not exist" if not os.path.isdir(root) else "lacks " + " and ".join(
+                    f"{name} (or {name[:-3]})" for name in missing)
+                raise FileNotFoundError(
+                    f"{self.name} {split}: root={root!r} {where}; an explicit root must hold "
+                    f"{image_file} and {label_file}. Put them there, or leave root out to "
+                    f"search {', '.join(self.search_dirs()[:2])}, ... and download.")
+            return root
         for folder in self.search_dirs(root):
             if self._file_in(folder, image_file) and self._file_in(folder, label_file):
                 return folder
@@ -143,7 +173,7 @@ class _IDXDataset(ImageDataset):
         """Download the split into the cache; on a network failure return None (or raise
         when ``strict``).  A checksum mismatch always raises: those bytes are not the data."""
         mirrors = [base_url] if base_url else list(self.MIRRORS)
-        if os.environ.get("MINIGEN_OFFLINE") == "1" and not base_url:
+        if offline() and not base_url:
             mirrors = []
         if not mirrors:
             return None

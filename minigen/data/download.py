@@ -13,7 +13,7 @@ import sys
 import urllib.error
 import urllib.request
 
-__all__ = ["DownloadError", "ChecksumError", "sha256_of", "download", "cache_dir"]
+__all__ = ["DownloadError", "ChecksumError", "sha256_of", "download", "cache_dir", "offline"]
 
 _CHUNK = 1 << 16
 
@@ -30,6 +30,22 @@ def cache_dir(*parts: str) -> str:
     """The per-user cache directory of minigen: ``$XDG_CACHE_HOME/minigen`` or ``~/.cache/minigen``."""
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return os.path.join(base, "minigen", *parts)
+
+
+_TRUE = ("1", "true", "yes", "on")
+_FALSE = ("0", "false", "no", "off", "")
+
+
+def offline() -> bool:
+    """Whether ``$MINIGEN_OFFLINE`` forbids downloads: 1/true/yes/on, or 0/false/no/off
+    (any case; unset or empty: not offline).  Another value is an error, not a guess."""
+    value = os.environ.get("MINIGEN_OFFLINE", "")
+    if value.strip().lower() in _TRUE:
+        return True
+    if value.strip().lower() in _FALSE:
+        return False
+    raise ValueError(f"MINIGEN_OFFLINE={value!r} is not understood: use one of "
+                     f"{', '.join(_TRUE)} (no downloads) or {', '.join(_FALSE[:-1])} (downloads allowed)")
 
 
 def sha256_of(path: str) -> str:

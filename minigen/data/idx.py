@@ -19,6 +19,7 @@ reshape error three calls later.
 from __future__ import annotations
 
 import gzip
+import math
 import os
 import zlib
 
@@ -86,7 +87,8 @@ def read_idx(path: str | os.PathLike, expect_shape: tuple | None = None) -> np.n
     shape = tuple(int(d) for d in np.frombuffer(data, dtype=">u4", count=ndim, offset=4))
 
     dtype = _DTYPES[code]
-    expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    # Python ints: a product of 32-bit sizes can overflow int64 (and wrap to 0 or below)
+    expected = math.prod(shape) * dtype.itemsize
     body = len(data) - header_len
     if body < expected:
         raise IDXError(f"{path}: truncated: header says shape {shape} ({expected} bytes of "

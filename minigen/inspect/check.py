@@ -162,7 +162,7 @@ def check_graph(loss, names=None, eps=1e-6, atol=1e-6, rtol=1e-4, max_entries=25
     if loss.dtype != np.float64:
         raise TypeError(f"check_graph: the loss is {loss.dtype}; finite differences need "
                         "float64 (build the model with .double() and float64 inputs)")
-    if loss.size != 1:
+    if loss.numel() != 1:
         raise ValueError(f"check_graph: needs a scalar loss, got shape {loss.shape}")
     order = backward_order([loss])
     leaves = leaves_of(order)
@@ -175,13 +175,13 @@ def check_graph(loss, names=None, eps=1e-6, atol=1e-6, rtol=1e-4, max_entries=25
     rows = []
     try:
         for (index, label, tensor), g in zip(targets, grads):
-            analytic = (np.zeros(tensor.size) if g is None
+            analytic = (np.zeros(tensor.numel()) if g is None
                         else backend.to_device(g.data, "cpu").astype(np.float64).reshape(-1))
-            entries = _entries(tensor.size, max_entries, rng)
+            entries = _entries(tensor.numel(), max_entries, rng)
             numerical = _numerical(replay, replay.key(tensor), tensor.data, entries, eps)
             picked = analytic[entries]
             ok = bool(np.all(np.abs(picked - numerical) <= atol + rtol * np.abs(numerical)))
-            row = Row(index, label, tensor.shape, picked, numerical, len(entries), tensor.size, ok)
+            row = Row(index, label, tensor.shape, picked, numerical, len(entries), tensor.numel(), ok)
             row.norm = float(np.linalg.norm(analytic))
             rows.append(row)
     finally:

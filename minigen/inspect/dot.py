@@ -142,7 +142,7 @@ class _Builder:
             if tensor.requires_grad:
                 name = self.names.get(id(tensor)) or tensor.name or "leaf"
                 label, style = f"{name}\n{shape_text(tensor.shape)}", _PARAM
-            elif tensor.size == 1:
+            elif tensor.numel() == 1:
                 label, style = f"{tensor.item():.4g}", _CONST
             else:
                 label, style = f"{tensor.name or 'const'}\n{shape_text(tensor.shape)}", _CONST

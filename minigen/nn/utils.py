@@ -80,7 +80,7 @@ def vector_to_parameters(vector, parameters):
     offset = 0
     with no_grad():
         for p in parameters:
-            n = p.size
+            n = p.numel()
             p.data = vector[offset:offset + n].reshape(p.shape).astype(p.dtype, copy=True)
             offset += n
     if offset != vector.size:

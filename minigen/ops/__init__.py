@@ -10,15 +10,17 @@
     loss         the loss functions (built from the ops above)
 """
 from minigen.ops.shape import (  # noqa: F401
-    reshape, transpose, permute, broadcast_to, sum_to, getitem, concatenate, cat, stack,
-    split, pad, flatten, squeeze, unsqueeze)
+    reshape, transpose, permute, swapaxes, broadcast_to, sum_to, getitem, concatenate, cat,
+    stack, split, tensor_split, chunk, pad, flatten, squeeze, unsqueeze, expand, repeat,
+    repeat_interleave)
 from minigen.ops.elementwise import (  # noqa: F401
     add, sub, mul, div, neg, pow, pow_scalar, exp, log, log1p, sqrt, abs, sin, cos, erf,
     clip, maximum, minimum, where, tanh, sigmoid, relu, leaky_relu, elu, softplus, silu,
     gelu, cast, to_device)
 from minigen.ops.reduce import (  # noqa: F401
-    sum, mean, var, std, max, min, logsumexp, softmax, log_softmax)
-from minigen.ops.matmul import matmul, linear  # noqa: F401
+    sum, mean, var, std, max, min, amax, amin, argmax, argmin, all, any, logsumexp, softmax,
+    log_softmax)
+from minigen.ops.matmul import matmul, mm, bmm, linear  # noqa: F401
 from minigen.ops.conv import conv2d, conv_transpose2d  # noqa: F401,E402
 from minigen.ops.pool import max_pool2d, avg_pool2d, interpolate  # noqa: F401,E402
 from minigen.ops.norm import batch_norm, layer_norm, group_norm, instance_norm, dropout  # noqa: F401,E402

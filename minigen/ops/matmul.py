@@ -74,6 +74,22 @@ def matmul(a, b):
     return y
 
 
+def mm(a, b):
+    """torch.mm: the product of two 2-D tensors (no broadcasting)."""
+    if a.ndim != 2 or b.ndim != 2:
+        raise ShapeError(f"mm: expects two 2-D tensors, got shapes {a.shape} and {b.shape} "
+                         f"at {user_line()}")
+    return matmul(a, b)
+
+
+def bmm(a, b):
+    """torch.bmm: batched products of (B, n, m) and (B, m, p) tensors (no broadcasting)."""
+    if a.ndim != 3 or b.ndim != 3 or a.shape[0] != b.shape[0]:
+        raise ShapeError(f"bmm: expects (B, n, m) and (B, m, p) tensors with the same B, got "
+                         f"shapes {a.shape} and {b.shape} at {user_line()}")
+    return matmul(a, b)
+
+
 def linear(input, weight, bias=None):
     """torch.nn.functional.linear: input (..., in) @ weight (out, in)^T + bias (out,)."""
     if not isinstance(input, Tensor):

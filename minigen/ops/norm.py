@@ -65,9 +65,9 @@ class BatchNormGrad(Function):
 
     def formula(self, gy, x, gamma):
         axes, ndim = _channel_axes(x.ndim), x.ndim
-        m = x.size // x.shape[1]
+        m = x.numel() // x.shape[1]
         centred = x - mean(x, axes, keepdims=True)
-        invstd = 1.0 / sqrt(var(x, axes, keepdims=True) + self.eps)
+        invstd = 1.0 / sqrt(var(x, axes, keepdims=True, correction=0) + self.eps)
         xhat = centred * invstd
         gbeta = reduce_sum(gy, axes)
         ggamma = reduce_sum(gy * xhat, axes)
@@ -127,7 +127,7 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
         if running_mean is None or running_var is None:
             raise ValueError("batch_norm: training=False needs running_mean and running_var")
         return BatchNormEval(_array(running_mean), _array(running_var), eps)(input, weight, bias)
-    m = input.size // channels
+    m = input.numel() // channels
     if m < 2:
         raise ValueError(f"batch_norm: training needs more than one value per channel, got input "
                          f"of shape {input.shape}")
@@ -148,7 +148,7 @@ def _array(t):
 def _normalize(x, axes, eps):
     """(x - mean) / sqrt(var + eps) over `axes`, in engine ops (gradients follow)."""
     centred = x - mean(x, axes, keepdims=True)
-    return centred / sqrt(var(x, axes, keepdims=True) + eps)
+    return centred / sqrt(var(x, axes, keepdims=True, correction=0) + eps)
 
 
 def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):

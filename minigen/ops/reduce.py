@@ -1,17 +1,25 @@
 """Reductions over axes: sum, mean, var, max/min, logsumexp, softmax, log_softmax.
 
+Every function takes PyTorch's `dim` / `keepdim` or NumPy's `axis` / `keepdims` (the
+same meaning; `one_of` refuses both at once). Where the two libraries disagree on the
+same call, PyTorch's meaning wins (the README's "PyTorch or NumPy meaning"): `var`/`std`
+are unbiased unless told otherwise (`correction=0`, `unbiased=False` or NumPy's
+`ddof=0`), and `max(x, dim)` / `min(x, dim)` return (values, indices); `amax` / `amin`
+give the values alone.
+
 A reduction's gradient has the reduced shape; `_expand` puts the reduced axes back
 (size 1) and broadcasts to the input's shape, so every input element receives the
 gradient of the value it contributed to.
 """
 import builtins
+from collections import namedtuple
 
 import numpy as np
 
 from minigen import backend
 from minigen.function import Function, ShapeError, user_line
 from minigen.tensor import Tensor
-from minigen.ops.shape import broadcast_to, reshape
+from minigen.ops.shape import broadcast_to, reshape, one_of
 from minigen.ops.elementwise import constant, exp
 
 
@@ -181,45 +189,150 @@ def _reduce(cls, name, x, axis, keepdims, *extra):
     if not isinstance(x, Tensor):
         raise TypeError(f"{name}: expected a Tensor, got {type(x).__name__}")
     axes = _axes(axis, x.ndim, name)
-    return cls(axes, keepdims, *extra)(x)
+    return cls(axes, bool(keepdims), *extra)(x)
 
 
-def sum(x, axis=None, keepdims=False):
-    return _reduce(Sum, "sum", x, axis, keepdims)
+def sum(x, dim=None, keepdim=None, *, axis=None, keepdims=None):
+    return _reduce(Sum, "sum", x, one_of("sum", dim=dim, axis=axis),
+                   one_of("sum", False, keepdim=keepdim, keepdims=keepdims))
 
 
-def mean(x, axis=None, keepdims=False):
-    return _reduce(Mean, "mean", x, axis, keepdims)
+def mean(x, dim=None, keepdim=None, *, axis=None, keepdims=None):
+    return _reduce(Mean, "mean", x, one_of("mean", dim=dim, axis=axis),
+                   one_of("mean", False, keepdim=keepdim, keepdims=keepdims))
 
 
-def var(x, axis=None, keepdims=False, ddof=0):
-    """Variance with NumPy's `ddof` (0: biased, 1: unbiased; PyTorch's default is 1)."""
-    return _reduce(Var, "var", x, axis, keepdims, ddof)
+def _correction(op, correction, unbiased, ddof):
+    """How many degrees of freedom var/std subtract: PyTorch's default 1 (unbiased)."""
+    if unbiased is not None:
+        unbiased = int(bool(unbiased))
+    return int(one_of(op, 1, correction=correction, unbiased=unbiased, ddof=ddof))
 
 
-def std(x, axis=None, keepdims=False, ddof=0):
-    """Standard deviation = sqrt(var); its gradient follows from Var and Sqrt."""
+def var(x, dim=None, unbiased=None, keepdim=None, *, correction=None, ddof=None, axis=None,
+        keepdims=None):
+    """Variance sum((x - mean)^2) / (n - correction), unbiased (correction=1) by default
+    like torch.var; `unbiased=False`, `correction=0` or NumPy's `ddof=0` give the biased one
+    (np.var's default)."""
+    return _reduce(Var, "var", x, one_of("var", dim=dim, axis=axis),
+                   one_of("var", False, keepdim=keepdim, keepdims=keepdims),
+                   _correction("var", correction, unbiased, ddof))
+
+
+def std(x, dim=None, unbiased=None, keepdim=None, *, correction=None, ddof=None, axis=None,
+        keepdims=None):
+    """Standard deviation = sqrt(var), unbiased by default like torch.std (see `var`);
+    its gradient follows from Var and Sqrt."""
     from minigen.ops.elementwise import sqrt
-    return sqrt(var(x, axis, keepdims, ddof))
+    return sqrt(var(x, dim, unbiased, keepdim, correction=correction, ddof=ddof, axis=axis,
+                    keepdims=keepdims))
 
 
-def max(x, axis=None, keepdims=False):
-    return _reduce(Max, "max", x, axis, keepdims)
+ValuesIndices = namedtuple("ValuesIndices", ["values", "indices"])
+ValuesIndices.__doc__ = "What max(x, dim) / min(x, dim) return, like torch.return_types.max."
 
 
-def min(x, axis=None, keepdims=False):
-    return _reduce(Min, "min", x, axis, keepdims)
+def _extreme(cls, name, x, dim, keepdim, axis, keepdims):
+    from minigen.ops.elementwise import maximum, minimum
+    if isinstance(dim, Tensor):     # torch.max(a, b): the elementwise maximum
+        return (maximum if cls is Max else minimum)(x, dim)
+    dim = one_of(name, dim=dim, axis=axis)
+    keep = one_of(name, False, keepdim=keepdim, keepdims=keepdims)
+    if dim is None:
+        return _reduce(cls, name, x, None, keep)
+    if not isinstance(dim, (int, np.integer)):
+        raise TypeError(f"{name}: dim must be one int (the result has indices); for the "
+                        f"values over several dims use a{name}(x, dim={dim!r})")
+    values = _reduce(cls, name, x, dim, keep)
+    arg = argmax if cls is Max else argmin
+    return ValuesIndices(values, arg(x, dim, keep))
 
 
-def logsumexp(x, axis=None, keepdims=False):
-    return _reduce(LogSumExp, "logsumexp", x, axis, keepdims)
+def max(x, dim=None, keepdim=None, *, axis=None, keepdims=None):
+    """torch.max: max(x) is the largest value; max(x, dim) is (values, indices) along dim;
+    max(x, other_tensor) is the elementwise maximum. (np.max(a, axis) is `amax`.)"""
+    return _extreme(Max, "max", x, dim, keepdim, axis, keepdims)
 
 
-def softmax(x, axis=-1):
-    axis = _axes(axis, x.ndim, "softmax")[0]
+def min(x, dim=None, keepdim=None, *, axis=None, keepdims=None):
+    """torch.min: like `max` (values and indices along a dim); np.min(a, axis) is `amin`."""
+    return _extreme(Min, "min", x, dim, keepdim, axis, keepdims)
+
+
+def amax(x, dim=None, keepdim=None, *, axis=None, keepdims=None):
+    """The largest values over `dim` (an int or a tuple), without indices (np.max)."""
+    return _reduce(Max, "amax", x, one_of("amax", dim=dim, axis=axis),
+                   one_of("amax", False, keepdim=keepdim, keepdims=keepdims))
+
+
+def amin(x, dim=None, keepdim=None, *, axis=None, keepdims=None):
+    """The smallest values over `dim` (an int or a tuple), without indices (np.min)."""
+    return _reduce(Min, "amin", x, one_of("amin", dim=dim, axis=axis),
+                   one_of("amin", False, keepdim=keepdim, keepdims=keepdims))
+
+
+def _arg_extreme(name, x, dim, keepdim, axis, keepdims):
+    """Indices of the extreme values (an int64 tensor outside the graph)."""
+    dim = one_of(name, dim=dim, axis=axis)
+    keep = bool(one_of(name, False, keepdim=keepdim, keepdims=keepdims))
+    if dim is not None:
+        dim = _axes(dim, x.ndim, name)[0]
+    data = getattr(x.data, name)(axis=dim, keepdims=keep)
+    if dim is None and keep:
+        data = data.reshape((1,) * x.ndim)
+    return Tensor(data.astype(np.int64))
+
+
+def argmax(x, dim=None, keepdim=None, *, axis=None, keepdims=None):
+    """Index of the largest value along dim (of the flattened tensor when dim is None)."""
+    return _arg_extreme("argmax", x, dim, keepdim, axis, keepdims)
+
+
+def argmin(x, dim=None, keepdim=None, *, axis=None, keepdims=None):
+    """Index of the smallest value along dim (of the flattened tensor when dim is None)."""
+    return _arg_extreme("argmin", x, dim, keepdim, axis, keepdims)
+
+
+def logsumexp(x, dim=None, keepdim=None, *, axis=None, keepdims=None):
+    return _reduce(LogSumExp, "logsumexp", x, one_of("logsumexp", dim=dim, axis=axis),
+                   one_of("logsumexp", False, keepdim=keepdim, keepdims=keepdims))
+
+
+def softmax(x, dim=None, *, axis=None):
+    axis = _axes(one_of("softmax", -1, dim=dim, axis=axis), x.ndim, "softmax")[0]
     return Softmax(axis)(x)
 
 
-def log_softmax(x, axis=-1):
-    axis = _axes(axis, x.ndim, "log_softmax")[0]
+def log_softmax(x, dim=None, *, axis=None):
+    axis = _axes(one_of("log_softmax", -1, dim=dim, axis=axis), x.ndim, "log_softmax")[0]
     return LogSoftmax(axis)(x)
+
+
+def norm(x, p=2, dim=None, keepdim=False):
+    """The p-norm over `dim` (all elements when None): (sum |x|^p)^(1/p); p may be 'fro'
+    (= 2), inf or -inf. Built from abs, pow and sum, so its gradient follows from theirs
+    (at x = 0 the 2-norm's gradient is NaN, where PyTorch gives 0)."""
+    from minigen.ops.elementwise import abs as absolute, sqrt
+    if p == "fro":
+        p = 2
+    if p == np.inf:
+        return amax(absolute(x), dim, keepdim)
+    if p == -np.inf:
+        return amin(absolute(x), dim, keepdim)
+    if p == 2:
+        return sqrt(sum(x * x, dim, keepdim))
+    if p == 1:
+        return sum(absolute(x), dim, keepdim)
+    if not isinstance(p, (int, float)) or p <= 0:
+        raise ValueError(f"norm: p must be a positive number, 'fro', inf or -inf; got {p!r}")
+    return sum(absolute(x) ** float(p), dim, keepdim) ** (1.0 / p)
+
+
+def all(x, dim=None, keepdim=False):
+    """True where every element along dim is nonzero (a bool tensor outside the graph)."""
+    return Tensor(x.data.all(axis=dim if dim is None else _axes(dim, x.ndim, "all"), keepdims=keepdim))
+
+
+def any(x, dim=None, keepdim=False):
+    """True where some element along dim is nonzero (a bool tensor outside the graph)."""
+    return Tensor(x.data.any(axis=dim if dim is None else _axes(dim, x.ndim, "any"), keepdims=keepdim))

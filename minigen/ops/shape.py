@@ -5,6 +5,8 @@ becomes summing, slicing becomes scattering into zeros, concatenating becomes
 splitting. Each pair is written so that the backward op's own backward is the forward
 op again, which is why second derivatives through them are exact.
 """
+import builtins
+
 import numpy as np
 
 from minigen import backend
@@ -14,6 +16,19 @@ from minigen.tensor import Tensor
 
 def _xp(a):
     return backend.get_array_module(a)
+
+
+def one_of(op, default=None, **spellings):
+    """The value of whichever spelling of one argument was given, e.g. PyTorch's `dim`
+    or NumPy's `axis`, `keepdim` or `keepdims`; `default` when none was; both raise.
+
+        axis = one_of("sum", dim=dim, axis=axis)
+    """
+    given = [name for name, value in spellings.items() if value is not None]
+    if len(given) > 1:
+        raise TypeError(f"{op}: got both {given[0]}= and {given[1]}=, which mean the same; "
+                        f"give one")
+    return spellings[given[0]] if given else default
 
 
 def _normalize_axis(axis, ndim, op):
@@ -46,9 +61,9 @@ class Transpose(Function):
 
     def backward(self, gy):
         if self.axes is None:
-            return transpose(gy, None)
+            return permute(gy, None)
         inverse = tuple(np.argsort([a % gy.ndim for a in self.axes]))
-        return transpose(gy, inverse)
+        return permute(gy, inverse)
 
 
 class BroadcastTo(Function):
@@ -135,7 +150,7 @@ class Concatenate(Function):
 
     def backward(self, gy):
         sizes = [x.shape[self.axis] for x in self.inputs]
-        return split(gy, list(np.cumsum(sizes)[:-1]), self.axis)
+        return split(gy, sizes, self.axis)
 
 
 class Split(Function):
@@ -176,26 +191,50 @@ def reshape(x, shape):
     if shape == x.shape:
         return x
     known = int(np.prod([s for s in shape if s != -1]))
-    if (shape.count(-1) > 1 or (-1 not in shape and known != x.size)
-            or (-1 in shape and (known == 0 or x.size % known))):
+    if (shape.count(-1) > 1 or (-1 not in shape and known != x.numel())
+            or (-1 in shape and (known == 0 or x.numel() % known))):
         raise ShapeError(f"reshape: cannot reshape a tensor of shape {x.shape} "
-                         f"({x.size} elements) into {shape} at {user_line()}")
+                         f"({x.numel()} elements) into {shape} at {user_line()}")
     return Reshape(shape)(x)
 
 
-def transpose(x, axes=None):
-    if axes is not None:
-        axes = tuple(int(a) for a in axes)
-        if sorted(a % x.ndim for a in axes) != list(range(x.ndim)) or len(axes) != x.ndim:
-            raise ShapeError(f"transpose: axes {axes} are not a permutation of the "
-                             f"{x.ndim} axes of shape {x.shape} at {user_line()}")
-    return Transpose(axes)(x)
+def permute(x, *dims):
+    """x with its axes reordered: permute(x, 2, 0, 1) or permute(x, (2, 0, 1)) (PyTorch's
+    permute = NumPy's transpose(x, axes)); no dims (or None) reverses them all."""
+    if len(dims) == 1 and (dims[0] is None or isinstance(dims[0], (tuple, list))):
+        dims = dims[0]
+    if dims is not None and len(dims):
+        dims = tuple(int(a) for a in dims)
+        if len(dims) != x.ndim or sorted(a % x.ndim for a in dims) != list(range(x.ndim)):
+            raise ShapeError(f"permute: dims {dims} are not a permutation of the "
+                             f"{x.ndim} dims of shape {x.shape} at {user_line()}")
+    else:
+        dims = None
+    return Transpose(dims)(x)
 
 
-def permute(x, *axes):
-    if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
-        axes = axes[0]
-    return transpose(x, axes)
+def transpose(x, *dims):
+    """PyTorch's transpose: transpose(x, 0, 1) swaps two dims (any number of dims).
+
+    The forms PyTorch does not have keep NumPy's meaning, as they are unambiguous:
+    transpose(x) reverses all dims (like x.T), and a full permutation, transpose(x,
+    (2, 0, 1)) or transpose(x, 2, 0, 1), reorders them (like permute). Beware that
+    NumPy's np.transpose(a, (0, 1)) on a 2-D array is the identity, while
+    transpose(x, 0, 1) here swaps, as in PyTorch.
+    """
+    if len(dims) == 2 and all(isinstance(d, (int, np.integer)) for d in dims):
+        d0, d1 = (_normalize_axis(int(d), builtins.max(x.ndim, 1), "transpose") for d in dims)
+        if d0 == d1:
+            return x
+        order = list(range(x.ndim))
+        order[d0], order[d1] = order[d1], order[d0]
+        return Transpose(order)(x)
+    return permute(x, *dims)
+
+
+def swapaxes(x, axis0, axis1):
+    """NumPy's name for transpose(x, axis0, axis1) (PyTorch: swapaxes / swapdims too)."""
+    return transpose(x, int(axis0), int(axis1))
 
 
 def broadcast_to(x, shape):
@@ -243,7 +282,9 @@ def getitem(x, index):
         raise IndexError(f"getitem: {exc} (tensor shape {x.shape}) at {user_line()}") from None
 
 
-def concatenate(xs, axis=0):
+def concatenate(xs, dim=None, *, axis=None):
+    """The tensors joined along an existing dim (torch.cat / np.concatenate)."""
+    axis = one_of("cat", 0, dim=dim, axis=axis)
     xs = list(xs)
     if not xs:
         raise ValueError("concatenate: needs at least one tensor")
@@ -259,8 +300,9 @@ def concatenate(xs, axis=0):
 cat = concatenate
 
 
-def stack(xs, axis=0):
+def stack(xs, dim=None, *, axis=None):
     """Join tensors of equal shape along a new axis (unsqueeze each, then concatenate)."""
+    axis = one_of("stack", 0, dim=dim, axis=axis)
     xs = list(xs)
     if not xs:
         raise ValueError("stack: needs at least one tensor")
@@ -272,23 +314,52 @@ def stack(xs, axis=0):
     return concatenate([unsqueeze(x, axis) for x in xs], axis)
 
 
-def split(x, indices_or_sections, axis=0):
-    """NumPy's split: an int gives that many equal parts, a list gives cut points."""
-    axis = _normalize_axis(axis, x.ndim, "split")
+def split(x, split_size_or_sections, dim=None, *, axis=None):
+    """PyTorch's split: an int is the length of each piece (the last may be shorter), a
+    list gives the length of every piece. (NumPy's np.split, where an int is the *number*
+    of pieces and a list the cut points, is `tensor_split`.)"""
+    axis = _normalize_axis(one_of("split", 0, dim=dim, axis=axis), x.ndim, "split")
     n = x.shape[axis]
-    if isinstance(indices_or_sections, int):
-        if indices_or_sections <= 0 or n % indices_or_sections:
-            raise ShapeError(f"split: axis {axis} of length {n} does not divide into "
-                             f"{indices_or_sections} equal parts at {user_line()}")
-        step = n // indices_or_sections
-        indices = list(range(step, n, step))
+    if isinstance(split_size_or_sections, (int, np.integer)):
+        size = int(split_size_or_sections)
+        if size <= 0:
+            raise ShapeError(f"split: the piece length must be positive, got {size} at {user_line()}")
+        sizes = [size] * (n // size) + ([n % size] if n % size else [])
+    else:
+        sizes = [int(k) for k in split_size_or_sections]
+        if builtins.sum(sizes) != n or builtins.min(sizes, default=0) < 0:
+            raise ShapeError(f"split: piece lengths {sizes} do not add up to the length {n} of "
+                             f"dim {axis} (shape {x.shape}) at {user_line()}")
+    return Split(list(np.cumsum(sizes)[:-1]), axis)(x)
+
+
+def tensor_split(x, indices_or_sections, dim=None, *, axis=None):
+    """NumPy's split (np.array_split; torch.tensor_split): an int n gives n pieces as equal
+    as possible, a list gives the cut points."""
+    axis = _normalize_axis(one_of("tensor_split", 0, dim=dim, axis=axis), x.ndim, "tensor_split")
+    n = x.shape[axis]
+    if isinstance(indices_or_sections, (int, np.integer)):
+        parts = int(indices_or_sections)
+        if parts <= 0:
+            raise ShapeError(f"tensor_split: needs at least one piece, got {parts} at {user_line()}")
+        sizes = [n // parts + (1 if k < n % parts else 0) for k in range(parts)]
+        indices = list(np.cumsum(sizes)[:-1])
     else:
         indices = [int(i) for i in indices_or_sections]
     return Split(indices, axis)(x)
 
 
+def chunk(x, chunks, dim=0):
+    """PyTorch's chunk: `chunks` pieces of length ceil(n / chunks) (fewer when they run out)."""
+    n = x.shape[_normalize_axis(dim, x.ndim, "chunk")]
+    if int(chunks) <= 0:
+        raise ShapeError(f"chunk: needs at least one piece, got {chunks} at {user_line()}")
+    return split(x, builtins.max(-(-n // int(chunks)), 1), dim)
+
+
 def pad(x, pad_width, value=0.0):
-    """NumPy-style constant padding: pad_width is ((before, after), ...) for each axis."""
+    """NumPy-style constant padding: pad_width is ((before, after), ...) for each axis.
+    (torch.nn.functional.pad's order, last dim first, is minigen.functional.pad.)"""
     pad_width = tuple(tuple(p) for p in pad_width)
     if len(pad_width) != x.ndim:
         raise ShapeError(f"pad: pad_width has {len(pad_width)} entries for a tensor with "
@@ -296,25 +367,73 @@ def pad(x, pad_width, value=0.0):
     return Pad(pad_width, value)(x)
 
 
-def flatten(x, start_axis=0, end_axis=-1):
-    start, end = start_axis % max(x.ndim, 1), end_axis % max(x.ndim, 1)
+def flatten(x, start_dim=0, end_dim=-1):
+    """Dims start_dim..end_dim (inclusive) merged into one (torch.flatten)."""
+    start, end = start_dim % max(x.ndim, 1), end_dim % max(x.ndim, 1)
     shape = x.shape[:start] + (-1,) + x.shape[end + 1:]
-    if x.size == 0:
+    if x.numel() == 0:
         shape = x.shape[:start] + (int(np.prod(x.shape[start:end + 1])),) + x.shape[end + 1:]
     return reshape(x, shape)
 
 
-def squeeze(x, axis=None):
+def squeeze(x, dim=None, *, axis=None):
+    """Drop dims of length 1: all of them, or those of `dim` (an int or a tuple).
+
+    PyTorch's meaning: a named dim whose length is not 1 is left as it is (NumPy raises).
+    """
+    axis = one_of("squeeze", dim=dim, axis=axis)
     if axis is None:
         return reshape(x, tuple(n for n in x.shape if n != 1))
-    axes = (axis,) if isinstance(axis, int) else tuple(axis)
-    axes = {_normalize_axis(a, x.ndim, "squeeze") for a in axes}
-    for a in axes:
-        if x.shape[a] != 1:
-            raise ShapeError(f"squeeze: axis {a} of shape {x.shape} has length {x.shape[a]}, not 1")
-    return reshape(x, tuple(n for i, n in enumerate(x.shape) if i not in axes))
+    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    axes = {_normalize_axis(int(a), builtins.max(x.ndim, 1), "squeeze") for a in axes}
+    return reshape(x, tuple(n for i, n in enumerate(x.shape) if not (i in axes and n == 1)))
 
 
-def unsqueeze(x, axis):
-    axis = _normalize_axis(axis, x.ndim + 1, "unsqueeze")
+def unsqueeze(x, dim=None, *, axis=None):
+    axis = _normalize_axis(one_of("unsqueeze", dim=dim, axis=axis), x.ndim + 1, "unsqueeze")
     return reshape(x, x.shape[:axis] + (1,) + x.shape[axis:])
+
+
+def expand(x, *sizes):
+    """PyTorch's expand: broadcast_to, where -1 keeps a dim's length: x.expand(4, -1)."""
+    if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)):
+        sizes = sizes[0]
+    lead = len(sizes) - x.ndim
+    if lead < 0:
+        raise ShapeError(f"expand: {len(sizes)} sizes for a tensor with {x.ndim} dims "
+                         f"at {user_line()}")
+    shape = tuple(x.shape[i - lead] if int(s) == -1 and i >= lead else int(s)
+                  for i, s in enumerate(sizes))
+    return broadcast_to(x, shape)
+
+
+def repeat(x, *repeats):
+    """PyTorch's repeat = np.tile: x.repeat(2, 3) lays out 2 x 3 copies of x.
+
+    (NumPy's a.repeat(k, axis), each element k times, is `repeat_interleave`.) Built from
+    reshape + broadcast_to, so the gradient sums over the copies.
+    """
+    if len(repeats) == 1 and isinstance(repeats[0], (tuple, list)):
+        repeats = repeats[0]
+    repeats = tuple(int(r) for r in repeats)
+    if len(repeats) < x.ndim:
+        raise ShapeError(f"repeat: {len(repeats)} repeat counts for a tensor with {x.ndim} dims "
+                         f"(give at least one per dim) at {user_line()}")
+    shape = (1,) * (len(repeats) - x.ndim) + x.shape
+    spread = reshape(x, tuple(v for n in shape for v in (1, n)))          # (1, n0, 1, n1, ...)
+    copies = broadcast_to(spread, tuple(v for r, n in zip(repeats, shape) for v in (r, n)))
+    return reshape(copies, tuple(r * n for r, n in zip(repeats, shape)))
+
+
+def repeat_interleave(x, repeats, dim=None):
+    """Each element `repeats` times in a row along `dim` (np.repeat; flattened when dim is
+    None). Only an int count."""
+    if not isinstance(repeats, (int, np.integer)):
+        raise TypeError("repeat_interleave: only an int number of repeats is supported")
+    if dim is None:
+        x, dim = reshape(x, (-1,)), 0
+    dim = _normalize_axis(dim, x.ndim, "repeat_interleave")
+    spread = unsqueeze(x, dim + 1)
+    target = x.shape[:dim + 1] + (int(repeats),) + x.shape[dim + 1:]
+    merged = x.shape[:dim] + (x.shape[dim] * int(repeats),) + x.shape[dim + 1:]
+    return reshape(broadcast_to(spread, target), merged)

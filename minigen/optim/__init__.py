@@ -9,6 +9,8 @@
     sgd.py           SGD (momentum, dampening, nesterov, weight_decay)
     adam.py          Adam (amsgrad), AdamW (decoupled weight decay)
     rmsprop.py       RMSprop (momentum, centered)
+    adadelta.py      Adadelta
+    adagrad.py       Adagrad (lr_decay, initial_accumulator_value)
     lr_scheduler.py  StepLR, MultiStepLR, ExponentialLR, CosineAnnealingLR, LambdaLR,
                      LinearLR, LinearWarmup, warmup_cosine
     ema.py           EMA
@@ -18,6 +20,8 @@ from minigen.optim.optimizer import Optimizer  # noqa: F401
 from minigen.optim.sgd import SGD  # noqa: F401
 from minigen.optim.adam import Adam, AdamW  # noqa: F401
 from minigen.optim.rmsprop import RMSprop  # noqa: F401
+from minigen.optim.adadelta import Adadelta  # noqa: F401
+from minigen.optim.adagrad import Adagrad  # noqa: F401
 from minigen.optim.ema import EMA  # noqa: F401
 from minigen.optim import lr_scheduler  # noqa: F401
 from minigen.optim.lr_scheduler import (  # noqa: F401

@@ -190,3 +190,44 @@ def test_download_function_bounds_and_http_errors(tmp_path, http_server):
         download(url + "/missing", str(tmp_path / "m"), sha, quiet=True)
     assert download(url + "/big", str(tmp_path / "ok"), sha, quiet=True) == str(tmp_path / "ok")
     assert (tmp_path / "ok").read_bytes() == b"x" * 5000
+
+
+# -- an explicit root, MINIGEN_OFFLINE spellings -------------------------------------------
+def test_an_explicit_root_is_used_or_fails_naming_the_missing_files(isolated_data_env):
+    tmp = isolated_data_env
+    _write_split(tmp / "cache" / "minigen" / "fashion-mnist", 3, fill=1)   # another copy exists
+    root = tmp / "mine"
+    _write_split(root, 4, fill=5)
+    assert FashionMNIST("test", root=str(root)).images[0, 0, 0] == 5
+    image_file, _, label_file, _ = FashionMNIST.FILES["test"]
+    os.remove(root / label_file)
+    with pytest.raises(FileNotFoundError) as info:
+        FashionMNIST("test", root=str(root))
+    message = str(info.value)
+    assert str(root) in message and label_file in message
+    assert f"lacks {image_file}" not in message                       # only the missing one
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        FashionMNIST("test", root=str(tmp / "nowhere"))
+    with pytest.raises(ValueError, match="root="):
+        FashionMNIST("test", root=str(root), source="embedded")
+
+
+@pytest.mark.parametrize("value, forbids", [("1", True), ("true", True), ("YES", True),
+                                            ("on", True), (" True ", True), ("0", False),
+                                            ("false", False), ("No", False), ("off", False),
+                                            ("", False)])
+def test_minigen_offline_understands_the_usual_spellings(isolated_data_env, monkeypatch,
+                                                          http_server, value, forbids):
+    url, folder, requests = http_server
+    monkeypatch.setenv("MINIGEN_OFFLINE", value)
+
+    class Mirrored(NoSystem):
+        MIRRORS = (url,)                    # the server has no files: a try shows as a request
+    assert Mirrored("test", verbose=False).is_embedded
+    assert (requests == []) == forbids
+
+
+def test_minigen_offline_with_an_unknown_spelling_is_an_error(isolated_data_env, monkeypatch):
+    monkeypatch.setenv("MINIGEN_OFFLINE", "maybe")
+    with pytest.raises(ValueError, match=r"MINIGEN_OFFLINE='maybe' is not understood.*true"):
+        NoSystem("test")

@@ -87,3 +87,12 @@ def test_real_fashion_mnist_test_split():
     assert images.shape == (10000, 28, 28) and images.dtype == np.uint8
     assert np.bincount(labels).tolist() == [1000] * 10
     assert labels[:5].tolist() == [9, 2, 1, 1, 6]    # the first labels, as published
+
+
+@pytest.mark.parametrize("dims", [(65536, 65536, 65536, 65536),        # 2**64 bytes: int64 wraps to 0
+                                  (2**32 - 1, 2**32 - 1, 2**32 - 1)])
+def test_sizes_whose_product_overflows_are_named(tmp_path, dims):
+    path = tmp_path / "huge-idx"
+    path.write_bytes(bytes([0, 0, 0x08, len(dims)]) + np.asarray(dims, ">u4").tobytes())
+    with pytest.raises(IDXError, match=r"huge-idx: truncated: header says shape"):
+        read_idx(path)

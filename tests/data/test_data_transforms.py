@@ -43,3 +43,54 @@ def test_pad_to_32():
     with pytest.raises(ValueError, match="28x28"):
         pad_to_32(np.zeros((2, 32, 32)))
     assert add_channel(x[:, 0]).shape == (3, 1, 28, 28)
+
+
+# -- torchvision-style transforms --------------------------------------------------------------
+from minigen.data import DataLoader, FashionMNIST, transforms  # noqa: E402
+
+
+def test_to_tensor_scales_uint8_and_adds_the_channel_axis():
+    t = transforms.ToTensor()
+    one = np.array([[0, 255], [51, 102]], np.uint8)
+    assert t(one).shape == (1, 2, 2) and t(one).dtype == np.float32
+    np.testing.assert_allclose(t(one)[0], [[0, 1], [0.2, 0.4]], rtol=1e-6)
+    assert t(np.zeros((5, 28, 28), np.uint8)).shape == (5, 1, 28, 28)     # a batch
+    assert t(np.zeros((28, 28, 3), np.uint8)).shape == (3, 28, 28)        # one colour image
+    assert t(np.zeros((5, 8, 8, 3), np.uint8)).shape == (5, 3, 8, 8)
+    assert t(np.full((2, 2), 7.5)).max() == 7.5                          # floats not rescaled
+    with pytest.raises(ValueError, match="ToTensor"):
+        t(np.zeros(4))
+
+
+def test_normalize_per_channel_keeps_float32():
+    x = np.stack([np.zeros((2, 2)), np.ones((2, 2))]).astype(np.float32)   # (2, 2, 2)
+    y = transforms.Normalize((0.5, 1.0), (0.5, 2.0))(x)
+    assert y.dtype == np.float32
+    np.testing.assert_allclose(y[0], -1) and np.testing.assert_allclose(y[1], 0)
+    batch = transforms.Normalize((0.5,), (0.5,))(np.ones((3, 1, 2, 2), np.float32))
+    np.testing.assert_allclose(batch, 1)
+    with pytest.raises(ValueError, match="std must be > 0"):
+        transforms.Normalize((0.5,), (0,))
+    with pytest.raises(ValueError, match="2 means for 3 channels"):
+        transforms.Normalize((0, 0), (1, 1))(np.zeros((3, 2, 2), np.float32))
+    with pytest.raises(ValueError, match="apply ToTensor first"):
+        transforms.Normalize((0.5,), (0.5,))(np.zeros((28, 28), np.uint8))
+
+
+def test_compose_lambda_pad_on_a_data_set_and_through_the_loader():
+    tf = transforms.Compose([transforms.ToTensor(), transforms.Pad(2),
+                             transforms.Normalize((0.5,), (0.5,)),
+                             transforms.Lambda(lambda x: x * 1)])
+    assert "ToTensor()" in repr(tf) and "Pad(2" in repr(tf)
+    ds = FashionMNIST("test", source="embedded", transform=tf,
+                      target_transform=transforms.Lambda(lambda y: y + 100))
+    image, label = ds[3]                                     # one sample, as in torchvision
+    raw = FashionMNIST("test", source="embedded")
+    assert image.shape == (1, 32, 32) and label == raw.labels[3] + 100
+    np.testing.assert_allclose(image[0, 2:-2, 2:-2], raw.images[3] / 255 * 2 - 1, atol=1e-6)
+    assert image[0, 0, 0] == -1                              # padding 0 -> (0 - 0.5) / 0.5
+    x, y = next(iter(DataLoader(ds, batch_size=8)))          # a batch at a time
+    assert x.shape == (8, 1, 32, 32) and x.dtype == np.float32 and int(y.numpy()[0]) >= 100
+    with pytest.raises(TypeError, match="not callable"):
+        transforms.Compose([transforms.ToTensor(), "flip"])
+    assert transforms.Binarize(0.5)(np.array([0.2, 0.7])).tolist() == [0, 1]

@@ -53,7 +53,7 @@ def test_constructors_dtypes_and_shapes():
 
 def test_tensor_facts_and_conversions():
     x = mg.tensor(np.arange(6, dtype=np.float32).reshape(2, 3), requires_grad=True)
-    assert (x.shape, x.ndim, x.size, x.dtype, x.device) == ((2, 3), 2, 6, np.float32, "cpu")
+    assert (x.shape, x.ndim, x.numel(), x.dtype, x.device) == ((2, 3), 2, 6, np.float32, "cpu")
     assert x.sum().item() == 15.0
     assert isinstance(x.numpy(), np.ndarray)
     assert len(x) == 2

@@ -22,7 +22,7 @@ def small_graph():
     x = mg.tensor(rng.standard_normal((4, 3)), requires_grad=True)
     w = mg.tensor(rng.standard_normal((3, 2)), requires_grad=True)
     h = mg.tanh(x @ w)
-    left, right = mg.split(h * h + 0.5 * h, [1], axis=1)
+    left, right = mg.tensor_split(h * h + 0.5 * h, [1], axis=1)
     loss = (left * 3.0 - right.exp()).mean()
     return x, w, loss
 

@@ -215,7 +215,8 @@ def test_fashion_mnist_accuracies(fashion):
     """Stated accuracies on the embedded subset (3000 train / first 500 test images)."""
     X, y, Xt, yt = fashion
     assert BernoulliNB().fit(X, y).accuracy(Xt, yt) >= 0.60
-    assert GaussianNB().fit(X, y).accuracy(Xt, yt) >= 0.60
+    # images: a pixel constant within a class needs more smoothing than scikit-learn's 1e-9
+    assert GaussianNB(var_smoothing=1e-2).fit(X, y).accuracy(Xt, yt) >= 0.60
     assert GaussianDiscriminantAnalysis("shared", 0.1).fit(X, y).accuracy(Xt, yt) >= 0.75
 
 
@@ -223,7 +224,7 @@ def test_fashion_mnist_naive_bayes_survives_missing_pixels(fashion):
     """Marginalising 75% missing pixels costs Naive Bayes only a few points of accuracy."""
     X, y, Xt, yt = fashion
     mask = random_mask(Xt.shape, 0.75)
-    for model in (BernoulliNB(), GaussianNB()):
+    for model in (BernoulliNB(), GaussianNB(var_smoothing=1e-2)):
         model.fit(X, y)
         full, masked = model.accuracy(Xt, yt), model.accuracy(Xt, yt, mask=mask)
         assert masked >= 0.58 and masked >= full - 0.06

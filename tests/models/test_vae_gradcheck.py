@@ -85,6 +85,6 @@ def test_conv_vae_elbo(rng):
     model = VAE.conv(latent_dim=2, channels=2).double()
     x = mg.tensor((rng.random((2, 1, 28, 28)) > 0.5).astype(np.float64))
     eps = mg.tensor(rng.standard_normal((2, 2)))
-    small = [p for p in model.parameters() if p.size <= 40]
+    small = [p for p in model.parameters() if p.numel() <= 40]
     assert len(small) >= 10
     check(lambda: model.elbo(x, eps=eps).loss, small)

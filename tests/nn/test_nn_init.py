@@ -110,7 +110,7 @@ def test_init_functions_have_the_stated_spread(fn, expected_std):
     assert out is t and t.data is not data_before and t.dtype == np.float32 and t.shape == (300, 200)
     std = t.data.astype(np.float64).std()
     assert abs(std - expected_std) < 0.02 * expected_std
-    assert abs(t.data.mean()) < 5 * expected_std / math.sqrt(t.size)
+    assert abs(t.data.mean()) < 5 * expected_std / math.sqrt(t.numel())
 
 
 def test_uniform_bounds_constants_and_float64():

@@ -35,6 +35,8 @@ from scipy.linalg import orthogonal_procrustes
 from ._base import BaseEstimator, check_array, check_n_features, check_random_state
 
 LOG_2PI = np.log(2.0 * np.pi)
+#: the smallest noise variance psi_j (scikit-learn's SMALL): a constant feature gets it
+NOISE_FLOOR = 1e-12
 
 
 class FactorAnalysis(BaseEstimator):
@@ -42,12 +44,19 @@ class FactorAnalysis(BaseEstimator):
 
     Parameters
     ----------
-    n_components : number of factors ``k``.
+    n_components : number of factors ``k``; None (the default, as in scikit-learn): one
+        per feature.
     max_iter : maximum EM iterations.
-    tol : stop when the average log-likelihood improves by less than this (nats/sample).
-    min_noise : floor on each ``psi_j`` as a fraction of the feature's variance; avoids
-        "Heywood cases" where a noise variance collapses to 0 and the density blows up.
-    random_state : seed for the random initial loadings.
+    tol : stop when the *average* log-likelihood improves by less than this (nats per
+        sample).  scikit-learn's ``tol=1e-2`` is on the *total* log-likelihood, so the
+        same number means another stopping point; this default stops later (closer to
+        the optimum).
+    min_noise : floor on each ``psi_j`` as a fraction of the feature's variance, against
+        "Heywood cases" where a noise variance collapses to 0.  Every ``psi_j`` is also
+        kept >= 1e-12, scikit-learn's absolute floor; the default 0 keeps only that one,
+        so a constant feature gets ``psi_j = 1e-12`` as there (and the scores agree).
+    random_state : seed for the random initial loadings (0 by default, as in scikit-learn;
+        the EM path differs from its SVD-based one, the fitted likelihood agrees).
 
     Attributes (after ``fit``)
     --------------------------
@@ -60,13 +69,15 @@ class FactorAnalysis(BaseEstimator):
 
     _fitted_attr = "components_"
 
-    def __init__(self, n_components: int = 2, max_iter: int = 1000, tol: float = 1e-6,
-                 min_noise: float = 1e-6, random_state=None):
-        if int(n_components) < 1:
+    def __init__(self, n_components: int | None = None, max_iter: int = 1000, tol: float = 1e-6,
+                 min_noise: float = 0.0, random_state=0):
+        if n_components is not None and int(n_components) < 1:
             raise ValueError(f"n_components must be >= 1, got {n_components}")
         if int(max_iter) < 1:
             raise ValueError(f"max_iter must be >= 1, got {max_iter}")
-        self.n_components = int(n_components)
+        if min_noise < 0:
+            raise ValueError(f"min_noise must be >= 0, got {min_noise}")
+        self.n_components = None if n_components is None else int(n_components)
         self.max_iter = int(max_iter)
         self.tol = tol
         self.min_noise = min_noise
@@ -77,7 +88,7 @@ class FactorAnalysis(BaseEstimator):
         """Run EM from random loadings until the log-likelihood stops improving."""
         X = check_array(X, min_rows=2)
         n, d = X.shape
-        k = self.n_components
+        k = d if self.n_components is None else self.n_components
         if k > d:
             raise ValueError(f"n_components={k} exceeds the number of features {d}")
         rng = check_random_state(self.random_state)
@@ -86,7 +97,7 @@ class FactorAnalysis(BaseEstimator):
         Xc = X - self.mean_
         S = Xc.T @ Xc / n                                     # ML covariance (divide by n)
         var = np.diag(S).copy()
-        floor = self.min_noise * np.where(var > 0, var, 1.0)
+        floor = np.maximum(self.min_noise * var, NOISE_FLOOR)
 
         # start: small random loadings, noise = half of each feature's variance
         W = rng.standard_normal((d, k)) * np.sqrt(np.maximum(var, 1e-12)).mean() * 0.1
@@ -100,6 +111,7 @@ class FactorAnalysis(BaseEstimator):
             if it > 0 and abs(self.loglike_[-1] - self.loglike_[-2]) < self.tol:
                 break
         self.n_iter_ = it + 1
+        self.n_components_ = k
         self.components_ = W.T
         self.noise_variance_ = psi
         self.n_features_in_ = d
@@ -181,7 +193,7 @@ class FactorAnalysis(BaseEstimator):
         self._check_fitted()
         rng = check_random_state(random_state)
         n = int(n)
-        Z = rng.standard_normal((n, self.n_components))
+        Z = rng.standard_normal((n, self.n_components_))
         eps = rng.standard_normal((n, self.n_features_in_)) * np.sqrt(self.noise_variance_)
         return self.mean_ + Z @ self.components_ + eps
 

@@ -60,6 +60,13 @@ class LatentDirichletAllocation(BaseEstimator):
         finds local optima, e.g. two bars merged into one topic).
     random_state : seed for the initial ``lambda``.
 
+    Compared with scikit-learn's ``LatentDirichletAllocation(learning_method="batch")``,
+    the same batch variational Bayes with the same default priors (``1/K``): ``n_topics``
+    is its ``n_components``, ``alpha`` / ``eta`` its ``doc_topic_prior`` /
+    ``topic_word_prior``; ``max_iter`` defaults to 200 sweeps with a ``tol`` on the ELBO
+    (there: 10 sweeps); and ``score`` is the *mean* ELBO per document, like every model's
+    ``score`` here, where scikit-learn's is the corpus total (``perplexity`` means the same).
+
     Attributes (after ``fit``)
     --------------------------
     components_ : (K, V) variational parameters ``lambda`` of the topics.

@@ -152,7 +152,7 @@ class _LatentVariableModel(nn.Module):
         if not isinstance(x, mg.Tensor):                  # NumPy / CuPy array or list
             x = mg.tensor(x, dtype=self.dtype, device=self.device)
         size = int(np.prod(self.x_shape))
-        if x.ndim < 1 or x.size != len(x) * size:
+        if x.ndim < 1 or x.numel() != len(x) * size:
             raise ValueError(f"{type(self).__name__}: expected images of {size} values each "
                              f"(shape (N, *{self.x_shape})), got a tensor of shape {x.shape}")
         if x.shape[1:] != self.x_shape:

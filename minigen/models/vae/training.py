@@ -76,7 +76,8 @@ def prepare_test(x, likelihood, seed=0):
 
 def make_loader(x, batch_size, seed=0, likelihood="bernoulli", device="cpu"):
     """Shuffled batches of x, binarised or dequantised afresh for every batch (seeded)."""
-    return DataLoader(x, batch_size, seed=seed, device=device, transform=_transform(likelihood))
+    return DataLoader(x, batch_size, shuffle=True, seed=seed, device=device,
+                      transform=_transform(likelihood))
 
 
 def fit(model, x_train, args=None, *, out=None, objective="elbo", k=1, beta=None, steps=None,
