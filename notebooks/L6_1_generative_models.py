@@ -53,7 +53,7 @@ from minigen.models.vae.representation import knn_accuracy, linear_probe_accurac
 # %matplotlib inline
 plt = viz.plt
 
-OUT = os.path.join("out", "notebooks", "L6_1")
+OUT = os.path.join("out", "L6_1")   # pictures, beside the notebook (git ignores out/)
 os.makedirs(OUT, exist_ok=True)
 SEED = 0
 mg.manual_seed(SEED)

@@ -51,7 +51,7 @@ from minigen.models.vae import VAE, Autoencoder, evaluating, fit, load_fashion_m
 # %matplotlib inline
 plt = viz.plt
 
-OUT = os.path.join("out", "notebooks", "L6_2")
+OUT = os.path.join("out", "L6_2")   # pictures, beside the notebook (git ignores out/)
 os.makedirs(OUT, exist_ok=True)
 SEED = 0
 mg.manual_seed(SEED)

@@ -40,7 +40,7 @@ from minigen.models.vae import VAE, LinearGaussianVAE, fit, load_fashion_mnist, 
 # %matplotlib inline
 plt = viz.plt
 
-OUT = os.path.join("out", "notebooks", "L6_3")
+OUT = os.path.join("out", "L6_3")   # pictures, beside the notebook (git ignores out/)
 os.makedirs(OUT, exist_ok=True)
 SEED = 0
 mg.manual_seed(SEED)

@@ -46,7 +46,7 @@ from minigen.data import eight_gaussians, twenty_five_gaussians
 # %matplotlib inline
 plt = viz.plt
 
-OUT = os.path.join("out", "notebooks", "L6_4")
+OUT = os.path.join("out", "L6_4")   # pictures, beside the notebook (git ignores out/)
 os.makedirs(OUT, exist_ok=True)
 SEED = 0
 mg.manual_seed(SEED)
