@@ -9,6 +9,7 @@
     containers.py   Sequential, ModuleList, ModuleDict
     linear.py       Identity, Linear, Embedding
     conv.py         Conv2d, ConvTranspose2d, Upsample
+    masked.py       MaskedLinear, MaskedConv2d (autoregressive connectivity)
     norm.py         BatchNorm1d/2d, LayerNorm, GroupNorm, InstanceNorm2d
     activation.py   ReLU, LeakyReLU, ELU, Softplus, SiLU, GELU, Sigmoid, Tanh, Softmax, LogSoftmax
     pool.py         MaxPool2d, AvgPool2d
@@ -25,6 +26,7 @@ from minigen.nn.module import Module, StateDictError, IncompatibleKeys  # noqa: 
 from minigen.nn.containers import Sequential, ModuleList, ModuleDict  # noqa: F401
 from minigen.nn.linear import Identity, Linear, Embedding  # noqa: F401
 from minigen.nn.conv import Conv2d, ConvTranspose2d, Upsample  # noqa: F401
+from minigen.nn.masked import MaskedLinear, MaskedConv2d  # noqa: F401
 from minigen.nn.norm import (  # noqa: F401
     BatchNorm1d, BatchNorm2d, LayerNorm, GroupNorm, InstanceNorm2d)
 from minigen.nn.activation import (  # noqa: F401
