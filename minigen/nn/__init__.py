@@ -18,6 +18,8 @@
     loss.py         MSELoss, L1Loss, BCELoss, BCEWithLogitsLoss, NLLLoss, CrossEntropyLoss, GaussianNLLLoss
     init.py         nn.init: normal_, uniform_, xavier_*, kaiming_*, ...
     utils.py        nn.utils: clip_grad_norm_, clip_grad_value_
+    gan_layers.py   MinibatchDiscrimination, MinibatchStdDev, EqualizedLinear, EqualizedConv2d,
+                    PixelNorm, AdaIN, NoiseInjection (the GANs beyond DCGAN)
 """
 from minigen.nn.parameter import Parameter  # noqa: F401
 from minigen.nn.module import Module, StateDictError, IncompatibleKeys  # noqa: F401
@@ -34,5 +36,8 @@ from minigen.nn.dropout import Dropout  # noqa: F401
 from minigen.nn.shape import Flatten, Unflatten  # noqa: F401
 from minigen.nn.loss import (  # noqa: F401
     MSELoss, L1Loss, BCELoss, BCEWithLogitsLoss, NLLLoss, CrossEntropyLoss, GaussianNLLLoss)
+from minigen.nn.gan_layers import (  # noqa: F401
+    MinibatchDiscrimination, MinibatchStdDev, EqualizedLinear, EqualizedConv2d, PixelNorm, AdaIN,
+    NoiseInjection)
 from minigen.nn import init, utils  # noqa: F401
 from minigen import functional  # noqa: F401  (nn.functional, as in torch)
