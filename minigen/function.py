@@ -57,6 +57,10 @@ class Function(abc.ABC):
 
     inputs = None
     generation = 0
+    # False for ops whose backward needs only the inputs' shapes (add, sub): changing
+    # such an input after the forward does not make the gradient wrong.
+    reads_inputs = True
+    _input_versions = _input_sums = None
 
     # ------------------------------------------------------------------ calling
     def __call__(self, *inputs):
@@ -81,6 +85,14 @@ class Function(abc.ABC):
                 (t.creator.generation + 1 if t.creator is not None else 0) for t in tensors)
             self.outputs = [weakref.ref(y) for y in results]
             self.output_meta = [(y.shape, y.dtype) for y in outputs]
+            # what the backward will check is unchanged (see minigen.autograd, versions)
+            if self.reads_inputs:
+                self._input_versions = autograd.versions_of(tensors)
+                # leaves (parameters, data, constants): also a checksum of their values,
+                # the only way to notice a write straight into the array (w.data[0] = 10)
+                self._input_sums = [autograd.checksum(t._data) if t.creator is None else None
+                                    for t in tensors]
+            self._output_versions = autograd.versions_of(results)
             for y in results:
                 y.creator = self
                 y.requires_grad = True
@@ -113,11 +125,15 @@ class Function(abc.ABC):
                 return self._reconcile(tensors)
         return tensors
 
-    @staticmethod
-    def _constant(value, reference):
+    def _constant(self, value, reference):
         """A Python number or raw array meeting a tensor becomes a constant that takes the
         tensor's float dtype (x * 2.0 and x + np.ones(3) stay float32 for float32 x)."""
         array = backend.as_array(value, like=reference.data)
+        if array.dtype.kind == "c":
+            from minigen.tensor import _COMPLEX_MESSAGE
+            raise TypeError(f"{self.name}: " + _COMPLEX_MESSAGE.format(
+                what=f"a complex operand ({value!r})" if not hasattr(value, "shape")
+                else f"a complex {array.dtype} array operand"))
         if _is_float(reference.data.dtype) and (array.dtype.kind == "f" or isinstance(value, (int, float))):
             array = array.astype(reference.data.dtype, copy=False)
         return array
@@ -156,8 +172,23 @@ class Function(abc.ABC):
 
     # ------------------------------------------------------------------- helpers
     def output(self, i=0):
-        """The i-th output Tensor (alive whenever its gradient is being computed)."""
-        return self.outputs[i]()
+        """The i-th output Tensor (alive whenever its gradient is being computed),
+        checked to hold the values the forward gave it."""
+        y = self.outputs[i]()
+        if y is not None and y._version != self._output_versions[i]:
+            raise autograd.stale_error(self, y, f"output {i}", self._output_versions[i])
+        return y
+
+    def check_saved_inputs(self):
+        """StaleTensorError if an input the backward reads changed after the forward."""
+        if self._input_versions is None:
+            return
+        for i, (x, version, saved_sum) in enumerate(
+                zip(self.inputs, self._input_versions, self._input_sums)):
+            if x._version != version:
+                raise autograd.stale_error(self, x, f"input {i}", version)
+            if saved_sum is not None and bool(autograd.checksum(x._data) != saved_sum):
+                raise autograd.stale_error(self, x, f"input {i}", version, raw_write=True)
 
     def zeros(self, shape, dtype):
         """A zero gradient for an output that received none."""

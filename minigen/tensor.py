@@ -9,9 +9,11 @@
 Every arithmetic operator and method below is one line that calls an op from
 `minigen.ops`; the derivatives live there, next to each forward.
 """
+import operator
+
 import numpy as np
 
-from minigen import backend
+from minigen import autograd, backend
 from minigen.autograd import root_gradient, run_backward
 
 
@@ -24,6 +26,13 @@ def _default_dtype(value):
     return None
 
 
+# minigen tensors hold real numbers (bool, int, float): complex values would need complex
+# derivatives everywhere; refusing them means no imaginary part is ever dropped silently.
+_COMPLEX_MESSAGE = ("minigen tensors hold real numbers, got {what}: complex values are not "
+                    "supported. Work on the real and imaginary parts as two real tensors "
+                    "(np.real / np.imag), or use NumPy for the complex step")
+
+
 class Tensor:
     # Make NumPy hand `ndarray + Tensor` to Tensor.__radd__ instead of looping itself.
     __array_ufunc__ = None
@@ -34,7 +43,11 @@ class Tensor:
         if not (isinstance(data, np.ndarray) or backend.device_of(data) == "cuda"):
             # lists, Python and NumPy scalars become arrays (np.float32(1.0) -> 0-d array)
             data = np.asarray(data, dtype=_default_dtype(data))
-        self.data = data
+        if data.dtype.kind == "c":
+            raise TypeError(_COMPLEX_MESSAGE.format(what=f"{data.dtype} data"))
+        self._data = data
+        self._version_offset = 0      # see `_version` (versions and in-place helpers, below)
+        self._last_change = None
         self.grad = None
         self.requires_grad = False
         self.creator = None
@@ -66,7 +79,7 @@ class Tensor:
     @property
     def device(self):
         """Where the data lives: mg.device('cpu') or ('cuda'), equal to those strings too."""
-        return backend.device(backend.device_of(self.data))
+        return backend.CUDA if backend._is_cupy_array(self.data) else backend.CPU
 
     @property
     def is_leaf(self):
@@ -509,10 +522,14 @@ class Tensor:
             shape = shape[0]
         return _ops.reshape(self, shape)
 
-    def transpose(self, *dims):
-        """x.transpose(0, 1) swaps two dims (PyTorch); x.transpose() reverses all and
-        x.transpose(2, 0, 1) / x.transpose((2, 0, 1)) permutes (NumPy's forms, which
-        PyTorch lacks). See minigen.ops.shape.transpose."""
+    def transpose(self, *dims, dim0=None, dim1=None):
+        """x.transpose(0, 1) (or dim0=0, dim1=1) swaps two dims (PyTorch); x.transpose()
+        reverses all and x.transpose(2, 0, 1) / x.transpose((2, 0, 1)) permutes (NumPy's
+        forms, which PyTorch lacks). See minigen.ops.shape.transpose."""
+        if dim0 is not None or dim1 is not None:
+            if dims or dim0 is None or dim1 is None:
+                raise TypeError("transpose: give both dim0= and dim1= (and no positional dims)")
+            dims = (dim0, dim1)
         return _ops.transpose(self, *dims)
 
     def permute(self, *dims):
@@ -541,6 +558,123 @@ class Tensor:
 
     def broadcast_to(self, shape):
         return _ops.broadcast_to(self, shape)
+
+    # ------------------------------------------------ versions and in-place helpers
+    # Every change of a tensor's values after a forward is counted, so that backward
+    # can refuse to differentiate with values the forward did not see (StaleTensorError,
+    # see minigen.autograd). Three kinds of change are counted:
+    #   * rebinding `x.data = new` (what every optimizer step does): bumps this tensor;
+    #   * the in-place helpers below (fill_, zero_, add_, ...): bump the storage, so
+    #     every tensor sharing that memory (views, detach()) sees the change;
+    #   * writes straight into the array (`x.data[0] = 10`): not seen (NumPy does not
+    #     say); use `x.data = ...` or an in-place helper instead (see the README).
+    def _set_data(self, value):
+        if getattr(value, "dtype", None) is not None and value.dtype.kind == "c":
+            raise TypeError(_COMPLEX_MESSAGE.format(what=f"{value.dtype} data"))
+        old = self._version
+        self._data = value
+        # keep `_version` increasing whatever writes the new array has already seen
+        self._version_offset = old + 1 - autograd.storage_version(value)
+        self._last_change = autograd.note_change(".data = ...")
+
+    # The getter is attrgetter (C, no Python frame): `t.data` is read everywhere.
+    data = property(operator.attrgetter("_data"), _set_data,
+                    doc="The numpy/cupy array; assigning a new one counts as a change.")
+
+    @property
+    def _version(self):
+        """How many times this tensor's values were changed (PyTorch's `_version`)."""
+        return self._version_offset + autograd.storage_version(self._data)
+
+    def _in_place(self, what, write):
+        """Run write(array) on this tensor's memory, after checking that no graph is
+        being recorded through it, and count the change."""
+        if autograd.is_grad_enabled() and self.requires_grad:
+            if self.creator is None:
+                raise RuntimeError(
+                    f"{what} on a leaf tensor that requires grad (shape {self.shape}): the "
+                    "change would not be recorded. Wrap it in `with mg.no_grad():`, as an "
+                    "optimizer update is.")
+            raise RuntimeError(
+                f"{what} on a tensor made by {self.creator.name} (shape {self.shape}) while "
+                "gradients are recorded: minigen records no in-place ops. Write the result "
+                "to a new tensor (y = x + 1, mg.where(...)) instead.")
+        if self.device == "cpu" and not self._data.flags.writeable:
+            raise ValueError(f"{what}: this tensor's array is read-only (a broadcast view or "
+                             "a read-only NumPy array); make a copy first")
+        write(self._data)
+        change = autograd.note_change(what)
+        if not autograd.bump_storage(self._data, change):
+            self._version_offset += 1
+        self._last_change = change
+        return self
+
+    def _operand(self, value, what):
+        """A Tensor or number as an array for an in-place write (same device)."""
+        if isinstance(value, Tensor):
+            if value.device != self.device:
+                raise RuntimeError(f"{what}: the other tensor lives on {value.device}, this "
+                                   f"one on {self.device}; move it with .to() first")
+            return value._data
+        if isinstance(value, complex) and self.dtype.kind != "c":
+            raise TypeError(f"{what}: a complex value for a {self.dtype} tensor")
+        return value
+
+    def fill_(self, value):
+        """Set every element to `value` (in place, outside any graph)."""
+        if isinstance(value, Tensor):
+            if value.numel() != 1:
+                raise ValueError(f"fill_ takes a number or a one-element tensor, got shape {value.shape}")
+            value = value.item()
+        value = self._operand(value, "fill_")
+        return self._in_place("fill_", lambda a: a.fill(value))
+
+    def zero_(self):
+        """Set every element to 0 (in place, outside any graph)."""
+        return self._in_place("zero_", lambda a: a.fill(0))
+
+    def add_(self, other, alpha=1):
+        """self += alpha * other (in place, outside any graph; keeps self's dtype)."""
+        other = self._operand(other, "add_")
+        return self._in_place("add_", lambda a: a.__iadd__(other if alpha == 1 else alpha * other))
+
+    def sub_(self, other, alpha=1):
+        """self -= alpha * other (in place, outside any graph; keeps self's dtype)."""
+        other = self._operand(other, "sub_")
+        return self._in_place("sub_", lambda a: a.__isub__(other if alpha == 1 else alpha * other))
+
+    def mul_(self, other):
+        """self *= other (in place, outside any graph; keeps self's dtype)."""
+        other = self._operand(other, "mul_")
+        return self._in_place("mul_", lambda a: a.__imul__(other))
+
+    def div_(self, other):
+        """self /= other (in place, outside any graph; keeps self's dtype)."""
+        other = self._operand(other, "div_")
+        return self._in_place("div_", lambda a: a.__itruediv__(other))
+
+    def copy_(self, src):
+        """Copy src's values into self (broadcast to self's shape, cast to self's dtype;
+        a NumPy array or a tensor on another device is moved here first)."""
+        if isinstance(src, Tensor):
+            src = src._data
+        src = backend.to_device(src, self.device) if hasattr(src, "shape") else src
+        xp = backend.get_array_module(self._data)
+        try:
+            xp.broadcast_to(xp.asarray(src), self.shape)
+        except ValueError:
+            from minigen.function import ShapeError
+            raise ShapeError(f"copy_: source of shape {tuple(xp.asarray(src).shape)} does not "
+                             f"broadcast to this tensor's shape {self.shape}") from None
+        return self._in_place("copy_", lambda a: xp.copyto(a, xp.asarray(src), casting="unsafe"))
+
+    def clamp_(self, min=None, max=None):
+        """Clip every element into [min, max] (in place, outside any graph)."""
+        if min is None and max is None:
+            raise ValueError("clamp_: give at least one of min and max")
+        return self._in_place("clamp_", lambda a: backend.get_array_module(a).clip(a, min, max, out=a))
+
+    clip_ = clamp_
 
 
 class _SizeMethod:

@@ -8,9 +8,9 @@ import math
 import numpy as np
 
 from minigen import backend
-from minigen.function import ShapeError, user_line
+from minigen.function import Function, ShapeError, user_line
 from minigen.tensor import Tensor
-from minigen.ops.elementwise import abs, clip, exp, log, softplus, constant
+from minigen.ops.elementwise import abs, clip, exp, log, log1p, softplus, constant, where, _only_needed
 from minigen.ops.reduce import log_softmax, sum as reduce_sum, mean as reduce_mean
 from minigen.ops.shape import getitem, reshape, transpose
 
@@ -29,6 +29,10 @@ def reduce_loss(loss, reduction):
 
 def _as_target(target, like, op):
     """A float target as a constant Tensor of the input's dtype; shape must match."""
+    if isinstance(target, (bool, int, float)):
+        # one number for every element (nn.BCELoss()(p, 1.0)): a full tensor of input's dtype
+        xp = backend.get_array_module(like.data)
+        target = Tensor(xp.full(like.shape, target, dtype=like.dtype if like.dtype.kind == "f" else None))
     if not isinstance(target, Tensor):
         target = Tensor(backend.as_array(target, like=like.data))
     if target.dtype.kind not in "fb":
@@ -53,8 +57,56 @@ def l1_loss(input, target, reduction="mean"):
     return reduce_loss(abs(input - _as_target(target, input, "l1_loss")), reduction)
 
 
+LOG_FLOOR = -100.0        # PyTorch clamps the logs of binary_cross_entropy here
+BCE_EPS = 1e-12          # ... and bounds the denominator of its gradient by this
+
+
+def _clamped_log(x, log1p=False):
+    """max(log x, -100) (or max(log(1 + x), -100)) on arrays; -inf is expected, no warning."""
+    xp = backend.get_array_module(x)
+    with np.errstate(divide="ignore"):
+        return xp.maximum(xp.log1p(x) if log1p else xp.log(x), LOG_FLOOR)
+
+
+class BinaryCrossEntropy(Function):
+    """l = -(t log p + (1 - t) log(1 - p)), each log clamped at -100 (as PyTorch; log(1 - p)
+    is computed as log1p(-p), exact for small p).
+
+        dp = gy (p - t) / max(p (1 - p), 1e-12)
+        dt = gy (log(1 - p) - log p)            (the clamped logs)
+
+    The derivative in p is (p - t) / (p (1 - p)); its denominator is bounded below like
+    PyTorch's, so a saturated probability (p = 1 or 0 exactly, which a float32 sigmoid
+    reaches at |x| > 17) gets a finite gradient: 0 where it already equals the target,
+    (p - t) / 1e-12 otherwise. Written with the clamped logs composed from `log` and
+    `clip`, the same p = 1 would give 0 * inf = NaN.
+    """
+
+    def forward(self, p, t):
+        return -(t * _clamped_log(p) + (1.0 - t) * _clamped_log(-p, log1p=True))
+
+    def backward(self, gy):
+        p, t = self.inputs
+        gp = _only_needed(p, lambda: gy * (p - t) / clip(p * (1.0 - p), BCE_EPS, None))
+        gt = _only_needed(t, lambda: gy * (_log_floor(-p, log1p) - _log_floor(p, log)))
+        return gp, gt
+
+
+def _log_floor(x, log_fn):
+    """max(log_fn(x), -100) as engine ops, log_fn being log or log1p: the log where its
+    value is above -100, else the constant -100 (the log only ever sees safe values, so
+    its own gradient stays finite too)."""
+    xp = backend.get_array_module(x.data)
+    safe_point = 0.0 if log_fn is log1p else 1.0
+    with np.errstate(divide="ignore"):
+        above = _clamped_log(x.data, log1p=log_fn is log1p) > LOG_FLOOR
+    safe = where(above, x, constant(xp.full_like(x.data, safe_point), x))
+    return where(above, log_fn(safe), constant(xp.full_like(x.data, LOG_FLOOR), x))
+
+
 def binary_cross_entropy(input, target, weight=None, reduction="mean"):
-    """-(t log p + (1 - t) log(1 - p)) for probabilities p; logs are clamped at -100 like PyTorch.
+    """-(t log p + (1 - t) log(1 - p)) for probabilities p; logs are clamped at -100 and
+    the gradient in p is bounded like PyTorch's (see BinaryCrossEntropy).
 
     Prefer binary_cross_entropy_with_logits: it never takes the log of 0.
     """
@@ -62,9 +114,7 @@ def binary_cross_entropy(input, target, weight=None, reduction="mean"):
     if input.device == "cpu" and (np.any(input.data < 0) or np.any(input.data > 1)):
         raise ValueError("binary_cross_entropy: input must hold probabilities in [0, 1] "
                          "(for raw scores use binary_cross_entropy_with_logits)")
-    log_p = clip(log(input), -100.0, None)
-    log_not_p = clip(log(1.0 - input), -100.0, None)
-    loss = -(target * log_p + (1.0 - target) * log_not_p)
+    loss = BinaryCrossEntropy()(input, target)
     if weight is not None:
         loss = loss * weight
     return reduce_loss(loss, reduction)
@@ -123,24 +173,63 @@ def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
         w = w * (weight.data if isinstance(weight, Tensor) else xp.asarray(weight))[safe].astype(input.dtype)
     loss = picked * constant(w, input)
     if reduction == "mean":
-        return reduce_sum(loss) * (1.0 / float(w.sum()))
+        total = float(w.sum())
+        if total == 0:
+            _check_not_empty_mean(input, reduction, "nll_loss")
+            raise ValueError(f"nll_loss: every target is ignore_index ({ignore_index}) or has "
+                             "weight 0, and the mean over no counted samples is undefined "
+                             "(PyTorch returns nan); use reduction='sum' or 'none'")
+        return reduce_sum(loss) * (1.0 / total)
     if reduction == "none":
         return reshape(loss, labels.shape if input.ndim == 2 else (input.shape[0],) + input.shape[2:])
     return reduce_loss(loss, reduction)
 
 
-def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean", label_smoothing=0.0):
-    """Softmax cross-entropy of raw scores `input` (N, C, ...) against integer classes.
+def _check_not_empty_mean(input, reduction, op):
+    if reduction == "mean" and input.ndim >= 1 and input.shape[0] == 0:
+        raise ValueError(f"{op}: the batch is empty (input of shape {input.shape}), and the mean "
+                         "over no samples is undefined (PyTorch returns nan); skip empty "
+                         "batches, or use reduction='sum' (0) or 'none'")
 
-    = nll_loss(log_softmax(input, axis=1), target). A float `target` of the input's
-    shape is taken as class probabilities: -sum_c t_c log_softmax(input)_c.
+
+def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean", label_smoothing=0.0):
+    """Softmax cross-entropy of raw scores `input` (N, C, ...).
+
+    target: integer class indices (N, ...) -> nll_loss(log_softmax(input, axis=1), target);
+    or, as in PyTorch, class probabilities of the input's shape (float) ->
+    -sum_c w_c t_c log_softmax(input)_c, where label smoothing first mixes t with the
+    uniform distribution, t (1 - eps) + eps / C, and 'mean' divides by the number of
+    samples (N times the extra dims).
     """
+    _check_not_empty_mean(input, reduction, "cross_entropy")
+    if input.ndim < 2:
+        raise ShapeError(f"cross_entropy: input must be (N, C) or (N, C, d1, ...), got shape "
+                         f"{input.shape} at {user_line()}")
     log_p = log_softmax(input, axis=1)
     dtype = getattr(target, "dtype", None)
-    is_soft = dtype is not None and dtype.kind == "f" and tuple(target.shape) == input.shape
-    if is_soft:
+    if isinstance(target, (list, tuple)):
+        dtype = np.asarray(target).dtype
+    if dtype is not None and dtype.kind == "f":
+        labels_shape = (input.shape[0],) + input.shape[2:]
+        if tuple(np.shape(target)) == labels_shape and labels_shape != input.shape:
+            raise TypeError(
+                f"cross_entropy: target of shape {labels_shape} must hold integer class indices, "
+                f"got dtype {dtype}: cast it with .long() / .astype('int64') (a float target "
+                f"holds class probabilities and has the input's shape {input.shape})")
+        if tuple(np.shape(target)) != input.shape:
+            raise ShapeError(
+                f"cross_entropy: a float target holds class probabilities and must have the "
+                f"input's shape {input.shape}, got {tuple(np.shape(target))} (integer class "
+                f"indices would have shape {labels_shape})")
         target = _as_target(target, input, "cross_entropy")
-        return reduce_loss(-reduce_sum(target * log_p, axis=1), reduction)
+        classes = input.shape[1]
+        if label_smoothing:
+            target = target * (1.0 - label_smoothing) + label_smoothing / classes
+        terms = target * log_p
+        if weight is not None:
+            w = weight.data if isinstance(weight, Tensor) else backend.as_array(weight, like=input.data)
+            terms = terms * constant(w.reshape((1, classes) + (1,) * (input.ndim - 2)), input)
+        return reduce_loss(-reduce_sum(terms, axis=1), reduction)
     loss = nll_loss(log_p, target, weight, ignore_index, reduction)
     if label_smoothing:
         smooth = -reduce_mean(log_p, axis=1)

@@ -11,8 +11,9 @@ hyperparameters (one group unless you pass several):
 `step()` updates every parameter that has a `.grad`, one parameter at a time, in
 `_update(p, grad, state, group)`, which each optimizer writes as a few lines of
 NumPy/CuPy on raw arrays (no graph is recorded). The new values are *assigned* to
-`p.data` (the Parameter object is kept), never written into the old array, so a
-graph built before the step still holds the values it was built with. Per-parameter
+`p.data` (the Parameter object is kept), never written into the old array; that
+bumps the parameter's version, so backward through a graph built before the step
+raises StaleTensorError instead of differentiating with the stepped weights. Per-parameter
 state (momentum buffers, Adam's moments) lives in `self.state[p]`, a dict; those
 private arrays are updated in place.
 
@@ -29,7 +30,7 @@ import abc
 import copy
 
 from minigen import backend
-from minigen.autograd import enable_grad, no_grad
+from minigen.autograd import changes_described, enable_grad, no_grad
 from minigen.tensor import Tensor
 
 
@@ -105,7 +106,9 @@ class Optimizer(abc.ABC):
         if closure is not None:
             with enable_grad():
                 loss = closure()
-        with no_grad():
+        # every parameter is rebound (p.data = ...): its version goes up, and a graph
+        # built before this step refuses to backward through the old values
+        with no_grad(), changes_described(f"{type(self).__name__}.step()"):
             for group in self.param_groups:
                 for p in group["params"]:
                     if p.grad is None:
