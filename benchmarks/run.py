@@ -42,6 +42,8 @@ import sys
 import time
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from cases_tractable import cases as tractable_cases          # noqa: E402  (PixelCNN, MADE)
 OPENBLAS_VARS = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
 REEXEC_MARK = "_MINIGEN_BENCH_UNSET"          # names of the variables the re-exec removed
 
@@ -332,9 +334,12 @@ def engine_case(L, n_ops=1000):
 
 
 def cases(L):
-    """(name, group, goal, builder) for every row of the table."""
+    """(name, group, goal, builder) for every row of the table; each model family's rows
+    live in its own file (cases_gan.py, cases_diffusion.py, cases_tractable.py)."""
+    from cases_gan import gan_cases
     conv = lambda *a: (lambda: conv_case(L, *a))            # noqa: E731
     bn = lambda *a: (lambda: bn_case(L, *a))                 # noqa: E731
+    from cases_diffusion import diffusion_cases
     return [
         ("conv2d 1->64 k4s2p1 28x28 fwd", "conv", None, conv(False, 64, 1, 64, 28, 4, 2, 1, False)),
         ("conv2d 1->64 k4s2p1 28x28 fwd+bwd", "conv", 1.5, conv(False, 64, 1, 64, 28, 4, 2, 1, True)),
@@ -350,7 +355,7 @@ def cases(L):
         ("MLP 784-512-784 b128 step (Adam)", "mlp", 1.3, lambda: mlp_case(L)),
         ("DCGAN 28x28 b64 train step (D+G)", "dcgan", 2.0, lambda: dcgan_case(L)),
         ("engine: 1000 ops on 8 elems fwd+bwd", "engine", 5.0, lambda: engine_case(L)),
-    ]
+    ] + gan_cases(L) + diffusion_cases(L) + tractable_cases(L)
 
 
 # ---------------------------------------------------------------------------- machine facts

@@ -99,6 +99,10 @@ class device(str):
         return f"device(type={self.type!r}" + ("" if self.index is None else f", index={self.index}") + ")"
 
 
+# The two devices a tensor can report (made once: Tensor.device is asked on every op).
+CPU, CUDA = device("cpu"), device("cuda")
+
+
 def check_device_name(device):
     device = str(device)
     if device.startswith("cuda"):

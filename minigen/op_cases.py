@@ -105,7 +105,7 @@ def reduce_cases():
         OpCase("sum (axis=1, keepdims)", lambda x: x.sum(axis=1, keepdims=True), [(3, 4, 2)]),
         OpCase("mean (axis=(0, 2))", lambda x: x.mean(axis=(0, 2)), [(3, 4, 2)]),
         OpCase("var (axis=0, biased)", lambda x: x.var(axis=0, ddof=0), [(4, 3)]),
-        OpCase("var (unbiased, keepdims)", lambda x: x.var(axis=1, keepdims=True), [(3, 4)]),
+        OpCase("var (unbiased, keepdim)", lambda x: x.var(dim=1, keepdim=True), [(3, 4)]),
         OpCase("std (dim=1)", lambda x: x.std(dim=1), [(3, 4)]),
         OpCase("max (dim=1, values)", lambda x: x.max(dim=1).values, [(3, 4)], "distinct"),
         OpCase("amax (axis=(0, 1))", lambda x: x.amax(axis=(0, 1)), [(3, 4, 2)], "distinct"),

@@ -209,7 +209,10 @@ def save(obj, path, compress=False):
 
     compress=True uses zip deflate (smaller, slower). The path is used exactly as
     given (no '.npz' is appended). Raises TypeError naming any entry that cannot be
-    saved, before anything is written.
+    saved, before anything is written; ValueError for an empty path or an object nested
+    more than MAX_DEPTH levels; IsADirectoryError, NotADirectoryError (a parent is a
+    file) or FileNotFoundError (no such folder) for a path that cannot become a file.
+    Temporaries left by an earlier save of the same file that was killed are removed.
     """
     path = os.fspath(path)
     arrays = []

@@ -79,7 +79,7 @@ class Tensor:
     @property
     def device(self):
         """Where the data lives: mg.device('cpu') or ('cuda'), equal to those strings too."""
-        return backend.device(backend.device_of(self.data))
+        return backend.CUDA if backend._is_cupy_array(self.data) else backend.CPU
 
     @property
     def is_leaf(self):
@@ -522,10 +522,14 @@ class Tensor:
             shape = shape[0]
         return _ops.reshape(self, shape)
 
-    def transpose(self, *dims):
-        """x.transpose(0, 1) swaps two dims (PyTorch); x.transpose() reverses all and
-        x.transpose(2, 0, 1) / x.transpose((2, 0, 1)) permutes (NumPy's forms, which
-        PyTorch lacks). See minigen.ops.shape.transpose."""
+    def transpose(self, *dims, dim0=None, dim1=None):
+        """x.transpose(0, 1) (or dim0=0, dim1=1) swaps two dims (PyTorch); x.transpose()
+        reverses all and x.transpose(2, 0, 1) / x.transpose((2, 0, 1)) permutes (NumPy's
+        forms, which PyTorch lacks). See minigen.ops.shape.transpose."""
+        if dim0 is not None or dim1 is not None:
+            if dims or dim0 is None or dim1 is None:
+                raise TypeError("transpose: give both dim0= and dim1= (and no positional dims)")
+            dims = (dim0, dim1)
         return _ops.transpose(self, *dims)
 
     def permute(self, *dims):

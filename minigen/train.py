@@ -130,6 +130,22 @@ def out_dir_arg(text):
     return text
 
 
+# -- what --resume may change ---------------------------------------------------------------
+#: options any resumed run may change: how long to train, where, on which device
+ALWAYS_MAY_CHANGE_ON_RESUME = frozenset({"steps", "epochs", "out", "resume", "checkpoint_every",
+                                         "device"})
+
+
+RESUME_HELP = ("--resume continues OUT/checkpoint.npz exactly, so it refuses a run whose "
+               "settings differ from the saved ones (--lr, --batch-size, --seed, the model's "
+               "options, ...): only --steps/--epochs (to train longer), --out, --device, "
+               "--checkpoint-every and the evaluation options may change.")
+
+
+class ResumeError(RuntimeError):
+    """--resume with settings that differ from those the checkpoint was made with."""
+
+
 class DemoArgs(argparse.Namespace):
     """The parsed command line; ``may_change_on_resume`` (not one of the settings, so not
     in ``vars(args)`` nor args.json) names the options a resumed run may change."""
@@ -161,11 +177,6 @@ class DemoArgumentParser(argparse.ArgumentParser):
         return super().parse_known_args(args, namespace)
 
 
-#: options any resumed run may change: how long to train, where, on which device
-ALWAYS_MAY_CHANGE_ON_RESUME = frozenset({"steps", "epochs", "out", "resume", "checkpoint_every",
-                                         "device"})
-
-
 def demo_parser(description: str, *, out: str, seed: int = 0) -> DemoArgumentParser:
     """The options every demo has, checked at parse time: ``--out DIR`` and ``--seed``.
 
@@ -191,6 +202,8 @@ def arg_parser(description: str, *, steps: int | None = None, epochs: int | None
     """
     if (steps is None) == (epochs is None):
         raise ValueError("give the demo's default length as exactly one of steps= or epochs=")
+    _checks.positive_int(steps if steps is not None else epochs, "arg_parser: the default length")
+    _checks.positive_int(batch_size, "arg_parser: batch_size")
     p = demo_parser(description, out=out, seed=seed)
     p.epilog = RESUME_HELP
     length = p.add_mutually_exclusive_group()
@@ -206,16 +219,6 @@ def arg_parser(description: str, *, steps: int | None = None, epochs: int | None
     p.add_argument("--checkpoint-every", type=non_negative_int_arg, default=checkpoint_every,
                    metavar="N", help="save a checkpoint every N steps (0: only at the end)")
     return p
-
-
-RESUME_HELP = ("--resume continues OUT/checkpoint.npz exactly, so it refuses a run whose "
-               "settings differ from the saved ones (--lr, --batch-size, --seed, the model's "
-               "options, ...): only --steps/--epochs (to train longer), --out, --device, "
-               "--checkpoint-every and the evaluation options may change.")
-
-
-class ResumeError(RuntimeError):
-    """--resume with settings that differ from those the checkpoint was made with."""
 
 
 def _plain(value):

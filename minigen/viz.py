@@ -133,6 +133,9 @@ def save_image(tensor, path: str, nrow: int = 8, padding: int = 2, normalize: bo
     without padding.  Unlike :func:`image_grid` (a matplotlib figure for the demos) this
     writes the bare grid.  Returns the path.
     """
+    from minigen import _checks
+    nrow = _checks.positive_int(nrow, "save_image: nrow")
+    padding = _checks.non_negative_int(padding, "save_image: padding")
     x = to_numpy(tensor).astype(np.float64)
     if x.ndim == 2:
         x = x[None, None]

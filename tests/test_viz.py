@@ -131,3 +131,5 @@ def test_save_image_normalize_value_range_and_clipping(tmp_path):
     assert _png(few).shape == (2 + 2 + 2, 2 * 4 + 2, 3)             # 2 columns, not 8
     with pytest.raises(ValueError, match=r"x\[:, None\]"):
         save_image(np.zeros((10, 28, 28)), str(tmp_path / "e.png"))
+    with pytest.raises(ValueError, match="nrow must be at least 1"):
+        save_image(np.zeros((2, 1, 4, 4)), str(tmp_path / "f.png"), nrow=0)

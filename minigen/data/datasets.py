@@ -95,9 +95,14 @@ class _IDXDataset(ImageDataset):
 
     def __init__(self, split: str = "train", *, source: str = "auto",
                  root: str | None = None, base_url: str | None = None,
-                 verbose: bool = True, transform=None, target_transform=None):
+                 verbose: bool = True, transform=None, target_transform=None,
+                 train: bool | None = None):
+        if train is not None:                # torchvision's spelling: train=True / False
+            split = "train" if train else "test"
         if split not in self.FILES:
-            raise ValueError(f"split must be one of {sorted(self.FILES)}, got {split!r}")
+            raise ValueError(f"split must be one of {sorted(self.FILES)}, got {split!r} (if "
+                             f"that is a folder, as torchvision's first argument: write "
+                             f"{type(self).__name__}(root={split!r}, train=True))")
         if source not in ("auto", "files", "embedded"):
             raise ValueError(f"source must be 'auto', 'files' or 'embedded', got {source!r}")
         self.split = split
@@ -232,6 +237,8 @@ class FashionMNIST(_IDXDataset):
 
     60,000 training and 10,000 test images.  Without the files, ``source="auto"`` uses
     the embedded subset: 3,000 training and 1,000 test images, class-balanced.
+    torchvision's spelling works too: ``FashionMNIST(root=d, train=False, transform=tf)``
+    (an explicit ``root`` must hold the files; downloads go to the user cache).
     """
 
     name = "fashion-mnist"

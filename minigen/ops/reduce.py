@@ -202,8 +202,17 @@ def mean(x, dim=None, keepdim=None, *, axis=None, keepdims=None):
                    one_of("mean", False, keepdim=keepdim, keepdims=keepdims))
 
 
-def _correction(op, correction, unbiased, ddof):
-    """How many degrees of freedom var/std subtract: PyTorch's default 1 (unbiased)."""
+def _correction(op, correction, unbiased, ddof, axis):
+    """How many degrees of freedom var/std subtract: PyTorch's default 1 (unbiased).
+
+    NumPy's spelling `axis=` without a correction is refused: np.var(a, axis=0) is the
+    biased estimate, torch.var(x, dim=0) the unbiased one, and code written with NumPy's
+    habits would otherwise change its numbers silently.
+    """
+    if axis is not None and correction is None and unbiased is None and ddof is None:
+        raise TypeError(f"{op}(axis=...): NumPy's default is the biased estimate (ddof=0), "
+                        f"PyTorch's the unbiased one (correction=1); say which: ddof=0 or "
+                        f"ddof=1 (or use dim=, which means PyTorch's unbiased default)")
     if unbiased is not None:
         unbiased = int(bool(unbiased))
     return int(one_of(op, 1, correction=correction, unbiased=unbiased, ddof=ddof))
@@ -213,10 +222,10 @@ def var(x, dim=None, unbiased=None, keepdim=None, *, correction=None, ddof=None,
         keepdims=None):
     """Variance sum((x - mean)^2) / (n - correction), unbiased (correction=1) by default
     like torch.var; `unbiased=False`, `correction=0` or NumPy's `ddof=0` give the biased one
-    (np.var's default)."""
+    (np.var's default). NumPy's `axis=` needs an explicit ddof (see `_correction`)."""
     return _reduce(Var, "var", x, one_of("var", dim=dim, axis=axis),
                    one_of("var", False, keepdim=keepdim, keepdims=keepdims),
-                   _correction("var", correction, unbiased, ddof))
+                   _correction("var", correction, unbiased, ddof, axis))
 
 
 def std(x, dim=None, unbiased=None, keepdim=None, *, correction=None, ddof=None, axis=None,
@@ -236,7 +245,10 @@ def _extreme(cls, name, x, dim, keepdim, axis, keepdims):
     from minigen.ops.elementwise import maximum, minimum
     if isinstance(dim, Tensor):     # torch.max(a, b): the elementwise maximum
         return (maximum if cls is Max else minimum)(x, dim)
-    dim = one_of(name, dim=dim, axis=axis)
+    if axis is not None:    # NumPy's spelling, whose meaning differs: say which one is meant
+        raise TypeError(f"{name}(axis=...): np.{name}(a, axis) gives the values, torch.{name}(x, dim) "
+                        f"(values, indices); use a{name}(x, axis=...) for the values alone, or "
+                        f"dim= for both")
     keep = one_of(name, False, keepdim=keepdim, keepdims=keepdims)
     if dim is None:
         return _reduce(cls, name, x, None, keep)

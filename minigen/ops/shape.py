@@ -24,11 +24,14 @@ def one_of(op, default=None, **spellings):
 
         axis = one_of("sum", dim=dim, axis=axis)
     """
-    given = [name for name, value in spellings.items() if value is not None]
-    if len(given) > 1:
-        raise TypeError(f"{op}: got both {given[0]}= and {given[1]}=, which mean the same; "
-                        f"give one")
-    return spellings[given[0]] if given else default
+    given, result = None, default
+    for name, value in spellings.items():
+        if value is not None:
+            if given is not None:
+                raise TypeError(f"{op}: got both {given}= and {name}=, which mean the same; "
+                                f"give one")
+            given, result = name, value
+    return result
 
 
 def _normalize_axis(axis, ndim, op):
@@ -317,8 +320,13 @@ def stack(xs, dim=None, *, axis=None):
 def split(x, split_size_or_sections, dim=None, *, axis=None):
     """PyTorch's split: an int is the length of each piece (the last may be shorter), a
     list gives the length of every piece. (NumPy's np.split, where an int is the *number*
-    of pieces and a list the cut points, is `tensor_split`.)"""
-    axis = _normalize_axis(one_of("split", 0, dim=dim, axis=axis), x.ndim, "split")
+    of pieces and a list the cut points, is `tensor_split`; NumPy's `axis=` spelling is
+    refused here, as it would silently take the other meaning.)"""
+    if axis is not None:
+        raise TypeError("split(axis=...): np.split(a, n, axis) cuts n pieces (or at cut points), "
+                        "torch.split(x, n, dim) pieces of length n; use tensor_split(x, n, axis=...) "
+                        "for NumPy's meaning, or dim= for PyTorch's")
+    axis = _normalize_axis(0 if dim is None else dim, x.ndim, "split")
     n = x.shape[axis]
     if isinstance(split_size_or_sections, (int, np.integer)):
         size = int(split_size_or_sections)

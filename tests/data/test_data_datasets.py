@@ -231,3 +231,12 @@ def test_minigen_offline_with_an_unknown_spelling_is_an_error(isolated_data_env,
     monkeypatch.setenv("MINIGEN_OFFLINE", "maybe")
     with pytest.raises(ValueError, match=r"MINIGEN_OFFLINE='maybe' is not understood.*true"):
         NoSystem("test")
+
+
+def test_torchvision_spelling_train_flag_and_a_hint_for_a_folder_as_split(isolated_data_env):
+    root = isolated_data_env / "mine"
+    _write_split(root, 4, fill=5, split="test")
+    assert len(FashionMNIST(root=str(root), train=False)) == 4
+    assert FashionMNIST(train=False, source="embedded").split == "test"
+    with pytest.raises(ValueError, match=r"write FashionMNIST\(root='data', train=True\)"):
+        FashionMNIST("data")

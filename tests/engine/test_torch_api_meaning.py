@@ -29,6 +29,7 @@ def _values(result):
 CASES = [
     ("transpose(0, 1) swaps on 2-D", lambda t: t.transpose(0, 1), A,
      np.array([[1, 4], [2, 5], [3, 6]], dtype=np.float32)),
+    ("transpose(dim0=, dim1=)", lambda t: t.transpose(dim0=1, dim1=0), A, A.T),
     ("transpose(0, 2) swaps on 3-D", lambda t: t.transpose(0, 2), B,
      np.arange(24, dtype=np.float32).reshape(2, 3, 4).swapaxes(0, 2)),
     ("std() is unbiased", lambda t: t.std(), V,
@@ -132,11 +133,30 @@ def test_numpy_spellings_keep_numpy_meaning_where_pytorch_has_none():
     (lambda x: mg.stack([x, x], dim=0, axis=1), "dim= and axis="),
     (lambda x: mg.softmax(x, dim=0, axis=1), "dim= and axis="),
     (lambda x: mg.functional.log_softmax(x, dim=0, axis=1), "dim= and axis="),
-    (lambda x: x.max(dim=0, axis=0), "dim= and axis="),
     (lambda x: x.squeeze(dim=0, axis=0), "dim= and axis="),
 ])
 def test_both_spellings_at_once_is_an_error(call, message):
     with pytest.raises(TypeError, match=message):
+        call(mg.tensor(A))
+
+
+@pytest.mark.parametrize("call", [lambda x: x.var(axis=0), lambda x: x.std(axis=1, keepdims=True),
+                                  lambda x: mg.var(x, axis=0)])
+def test_var_with_numpys_axis_but_no_ddof_is_refused(call):
+    """np.var(a, axis=0) is biased, torch.var(x, 0) unbiased: NumPy-habit code must say which."""
+    with pytest.raises(TypeError, match="ddof=0 or ddof=1"):
+        call(mg.tensor(A))
+    np.testing.assert_allclose(mg.tensor(A).var(axis=0, ddof=0).numpy(), A.var(axis=0))
+    np.testing.assert_allclose(mg.tensor(A).var(axis=0, ddof=1).numpy(), A.var(axis=0, ddof=1))
+
+
+@pytest.mark.parametrize("call, names", [
+    (lambda x: x.max(axis=1), "amax"), (lambda x: mg.min(x, axis=0), "amin"),
+    (lambda x: mg.split(x, 1, axis=1), "tensor_split"), (lambda x: x.var(axis=1), "ddof=0 or ddof=1")])
+def test_numpy_spelling_of_a_name_whose_meaning_differs_is_refused(call, names):
+    """np.max(a, axis=1) is the values, torch.max(x, 1) (values, indices): code with NumPy's
+    habits gets an error naming both spellings rather than a silently different result."""
+    with pytest.raises(TypeError, match=names):
         call(mg.tensor(A))
 
 

@@ -77,7 +77,7 @@ def test_lda_topics_and_perplexity_as_scikit_learn():
     X_test, _, _ = make_bars_corpus(100, 100, random_state=1)
     ours = LatentDirichletAllocation(n_topics=10, n_init=2, random_state=0).fit(X)
     theirs = decomposition.LatentDirichletAllocation(n_components=10, learning_method="batch",
-                                                     max_iter=100, random_state=0).fit(X)
+                                                     max_iter=40, random_state=0).fit(X)
     for topics in (ours.topic_word_, theirs.components_ / theirs.components_.sum(1, keepdims=True)):
         cost = np.abs(topics[:, None] - bars[None]).sum(-1)
         rows, cols = linear_sum_assignment(cost)

@@ -1,0 +1,53 @@
+"""The image diffusion demos end to end at a tiny size (in-process, a few steps each)."""
+import importlib.util
+import json
+import os
+
+import numpy as np
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def load_demo(name):
+    os.environ.setdefault("MPLBACKEND", "Agg")
+    spec = importlib.util.spec_from_file_location(name, os.path.join(ROOT, "demos", name + ".py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_ddpm_demo_tiny(tmp_path, capsys):
+    demo = load_demo("ddpm")
+    demo.main(["--steps", "2", "--channels", "4", "--n-eval", "8", "--n-samples", "8", "--sample-steps", "2",
+               "--vlb-n", "2", "--vlb-steps", "2", "--T", "20", "--batch-size", "4", "--attention",
+               "--out", str(tmp_path)])
+    out = capsys.readouterr().out
+    x = np.load(tmp_path / "samples.npy")
+    assert x.shape == (8, 1, 28, 28) and x.dtype == np.float32 and x.min() >= 0 and x.max() <= 1
+    results = json.load(open(tmp_path / "results.json"))
+    assert results["steps"] == 2 and results["vlb_bits_per_dim"] > 0
+    parts = results["vlb_prior"] + results["vlb_denoising"] + results["vlb_decoder"]
+    assert abs(results["vlb_nats"] - parts) < 1e-6 * results["vlb_nats"]
+    for name in ("trajectory.png", "trajectory.gif", "samples.png", "grid_epoch1.png"):
+        assert os.path.getsize(tmp_path / name) > 500 and str(tmp_path / name) in out
+
+
+def test_diffusion_inpainting_demo_tiny(tmp_path, capsys):
+    demo = load_demo("diffusion_inpainting")
+    results = demo.main(["--steps", "2", "--channels", "4", "--batch-size", "4", "--n-test", "3",
+                         "--sample-steps", "4", "--jump-length", "2", "--resample", "2",
+                         "--out", str(tmp_path), "--vae-results", str(tmp_path / "none.json")])
+    out = capsys.readouterr().out
+    assert results["network_calls_per_image"] == 4 + 1 * 1 * 2
+    for kind in ("centre", "left", "random"):
+        row = results["mse_missing"][kind]
+        assert row["known_pixels_exact"] and 0 <= row["RePaint"] <= 1
+        assert os.path.getsize(tmp_path / f"repaint_{kind}.png") > 1000
+    assert "network calls per image" in out
+
+
+def test_diffusion_forward_demo(tmp_path, capsys):
+    numbers = load_demo("diffusion_forward").main(["--out", str(tmp_path)])
+    assert numbers["cosine"]["alpha_bar_T/2"] > numbers["linear"]["alpha_bar_T/2"]
+    for name in ("schedules.png", "forward_toy.png", "forward_image.png"):
+        assert os.path.getsize(tmp_path / name) > 1000
