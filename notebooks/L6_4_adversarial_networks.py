@@ -230,11 +230,11 @@ fig.tight_layout()
 # every sample on one good mode from one that covers them all. **Minibatch
 # discrimination** (Salimans et al.), the **minibatch standard deviation** feature
 # (ProGAN) and **packing** (PacGAN: $D$ judges 4 samples at once) all show it several
-# samples. The same non-saturating toy GAN without any, with the standard-deviation
-# feature and with packing (`"disc"` selects minibatch discrimination), modes counted:
+# samples. The same non-saturating toy GAN without any, with minibatch discrimination
+# and with packing (`"stddev"` selects the standard-deviation feature), modes counted:
 
 # %%
-options = size(("none", "stddev", "pack4"), tiny=("none", "pack4"))
+options = ("none", "disc", "pack4")
 runs = {opt: train_toy(opt, data="8gaussians", steps=size(600, tiny=5), hidden=size(128, tiny=16),
                        seed=SEED) for opt in options}
 fig, axes = plt.subplots(1, len(runs), figsize=(4 * len(runs), 4))
