@@ -139,7 +139,8 @@ ax.legend(fontsize=7, loc="lower left");
 # %% [markdown]
 # ## 3. Training on 2-D toys: mode collapse, and WGAN-GP
 # MLP players on 8 Gaussians on a ring (`minigen.data`). The non-saturating GAN tends to
-# **collapse**: its samples crowd a few modes (and hop between them as training goes on).
+# **collapse**: its samples crowd into a small region — a few modes, or none at all — that
+# moves around as training goes on.
 # **WGAN** replaces the Jensen–Shannon divergence by the Wasserstein distance, estimated by
 # a critic with bounded slope; **WGAN-GP** enforces the slope with a gradient penalty —
 # a gradient of a gradient, which the engine's double backward computes. `mode_stats`
@@ -194,7 +195,8 @@ fig.tight_layout()
 # * LeakyReLU(0.2) in the discriminator.
 #
 # Adam 2e-4 with $\beta = (0.5, 0.999)$ and $\mathcal N(0, 0.02)$ initial weights, as in the
-# paper. A short run on the embedded Fashion-MNIST subset (images scaled to [-1, 1]).
+# paper. A short run on the embedded Fashion-MNIST subset (images scaled to [-1, 1]): after
+# a few hundred steps the shapes are still rough; `demos/dcgan.py` trains for longer.
 
 # %%
 data = load_fashion_mnist(verbose=False)
