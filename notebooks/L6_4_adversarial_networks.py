@@ -248,6 +248,10 @@ for ax, (opt, (st, x)) in zip(axes, runs.items()):
 fig.tight_layout()
 
 # %% [markdown]
+# One seed and 600 steps is too little to rank the remedies: on a run this short they need
+# not beat the plain discriminator. `demos/gan_modes.py` makes the comparison properly —
+# every option, both toys, several seeds.
+#
 # ### 5.2 Progressive growing (ProGAN)
 # Train at 7×7 first, then fade in 14×14 and 28×28 layers: while $\alpha$ rises from 0 to
 # 1 the new layer's output is blended with the upsampled old one — and the real images
