@@ -322,8 +322,9 @@ fig.tight_layout()
 # ## 3. Implicit density: GANs
 # A generator maps noise to samples; a discriminator tells real from fake; neither ever
 # writes down $p(x)$ — so a GAN has no likelihood to put in the table below. What can be
-# measured is its samples: here a small GAN on the 8-Gaussian ring, scored by the modes
-# it covers (the L6.4 notebook plays the adversarial game in full).
+# measured is its samples: here a small non-saturating GAN on the 8-Gaussian ring, scored
+# by the modes it covers. A run this short often collapses; the L6.4 notebook shows why,
+# and what helps.
 
 # %%
 
