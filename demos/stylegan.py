@@ -179,7 +179,7 @@ def main(argv=None):
     trainer = GANTrainer(G, D, adam(G), adam(D), loss="nonsaturating", r1_weight=args.r1)
     print(f"G: mapping {args.mapping_layers} x {args.latent_dim} (lr x 0.01), constant "
           f"{args.channels[0]}x7x7, {G.num_styles} AdaIN + noise layers; "
-          f"{sum(p.size for p in G.parameters()):,} parameters; D: ProGAN's at 28x28")
+          f"{sum(p.numel() for p in G.parameters()):,} parameters; D: ProGAN's at 28x28")
     loader = DataLoader(x_train, args.batch_size, seed=args.seed, drop_last=True, device=args.device)
     loop = Loop(loader, args, state=trainer.state(), desc="stylegan")
     for real in loop:

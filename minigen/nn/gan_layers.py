@@ -90,7 +90,7 @@ class MinibatchStdDev(Module):
             raise ValueError(f"MinibatchStdDev: group_size {g} does not divide the batch of {n}; "
                              f"use a batch that is a multiple of {g}")
         groups = x.reshape(g, n // g, *x.shape[1:])
-        std = (groups.var(axis=0) + self.eps).sqrt()                      # (N/G, ...)
+        std = (groups.var(axis=0, ddof=0) + self.eps).sqrt()              # (N/G, ...), biased
         s = std.reshape(n // g, -1).mean(axis=1)                           # (N/G,)
         extra_shape = (g, n // g) + (1,) + x.shape[2:]                    # one channel/column
         s = broadcast_to(s.reshape((1, n // g) + (1,) * (x.ndim - 1)), extra_shape)

@@ -71,7 +71,7 @@ def train(netG, netD, dataloader, nz=8, lr=0.0002, beta1=0.5, epochs=1, device="
 
             noise = torch.randn(b_size, nz, 1, 1, device=device)
             fake = netG(noise)
-            label = torch.full((b_size,), fake_label, dtype=real_cpu.dtype, device=device)
+            label.fill_(fake_label)
             output = netD(fake.detach()).view(-1)
             errD_fake = criterion(output, label)
             errD_fake.backward()
@@ -81,7 +81,7 @@ def train(netG, netD, dataloader, nz=8, lr=0.0002, beta1=0.5, epochs=1, device="
 
             # (2) Update G: maximize log(D(G(z)))
             netG.zero_grad()
-            label = torch.full((b_size,), real_label, dtype=real_cpu.dtype, device=device)
+            label.fill_(real_label)  # fake labels are real for generator cost
             output = netD(fake).view(-1)
             errG = criterion(output, label)
             errG.backward()

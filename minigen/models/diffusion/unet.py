@@ -65,7 +65,7 @@ class SelfAttention2d(nn.Module):
 
     def forward(self, x):
         b, c, hgt, wid = x.shape
-        q, k, v = mg.split(self.qkv(self.norm(x)).reshape(b, 3 * c, hgt * wid), c, axis=1)   # pieces of C
+        q, k, v = mg.split(self.qkv(self.norm(x)).reshape(b, 3 * c, hgt * wid), c, dim=1)    # pieces of C
         scores = (q.transpose(0, 2, 1) @ k) * (1.0 / math.sqrt(c))    # (B, HW, HW): q_iᵀ k_j / √C
         attn = F.softmax(scores, dim=-1)
         out = (v @ attn.transpose(0, 2, 1)).reshape(b, c, hgt, wid)   # Σ_j A_ij v_j
