@@ -232,14 +232,14 @@ fig.tight_layout()
 # every sample on one good mode from one that covers them all. **Minibatch
 # discrimination** (Salimans et al.), the **minibatch standard deviation** feature
 # (ProGAN) and **packing** (PacGAN: $D$ judges 4 samples at once) all show it several
-# samples. The same non-saturating toy GAN without any, with minibatch discrimination
-# and with packing (`"stddev"` selects the standard-deviation feature), modes counted:
+# samples. The same non-saturating toy GAN without any, with minibatch discrimination,
+# with the standard-deviation feature and with packing, modes counted as above:
 
 # %%
-options = ("none", "disc", "pack4")
+options = ("none", "disc", "stddev", "pack4")
 runs = {opt: train_toy(opt, data="8gaussians", steps=size(600, tiny=5), hidden=size(128, tiny=16),
                        seed=SEED) for opt in options}
-fig, axes = plt.subplots(1, len(runs), figsize=(4 * len(runs), 4))
+fig, axes = plt.subplots(1, len(runs), figsize=(3.6 * len(runs), 3.8))
 for ax, (opt, (st, x)) in zip(axes, runs.items()):
     print(f"{opt:>7}: modes covered {st['modes_covered']}/{st['num_modes']}, high quality {st['high_quality']:.1%}")
     ax.scatter(x[:, 0], x[:, 1], s=1)
