@@ -130,9 +130,10 @@ def main(argv=None):
     more, curves = missing_pixel_curves(models, X_test[:args.n_masked], y_test[:args.n_masked],
                                         args.seed, args.out)
     paths += more
-    report(paths)
     print(f"done in {time.time() - t0:.1f}s")
-    return {"accuracy": accuracies, "missing": curves, "paths": paths}
+    results = {"accuracy": accuracies, "missing": curves, "settings": vars(args)}
+    report(args.out, results, paths)
+    return {**results, "paths": paths}
 
 
 if __name__ == "__main__":

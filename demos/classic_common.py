@@ -12,7 +12,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 
 from minigen.data import FASHION_MNIST_CLASSES, FashionMNIST, to_unit  # noqa: E402,F401
 from minigen.train import (demo_parser, non_negative_float_arg, non_negative_int_arg,  # noqa: E402,F401
-                           positive_int_arg, positive_int_list_arg)
+                           positive_int_arg, positive_int_list_arg, write_results)
 from minigen.viz import make_grid, plt, save_figure  # noqa: E402,F401
 
 
@@ -59,8 +59,6 @@ def with_hidden(images, observed, color=(0.85, 0.25, 0.25)):
     return rgb
 
 
-def report(paths):
-    """Print the written files, one per line."""
-    print("\nwrote:")
-    for p in paths:
-        print("  " + p)
+def report(out, results, paths):
+    """Write ``OUT/results.json`` (the demo output contract) and print every picture's path."""
+    write_results(out, results, {os.path.splitext(os.path.basename(p))[0]: p for p in paths})

@@ -125,9 +125,10 @@ def main(argv=None):
            title="choosing k; true k = 3")
     ax.legend()
     paths.append(save_figure(fig, os.path.join(args.out, "model_choice.png")))
-    report(paths)
     print(f"done in {time.time() - t0:.1f}s")
-    return {"W_error": float(np.abs(W_aligned - W).max()), "paths": paths}
+    results = {"W_error": float(np.abs(W_aligned - W).max()), "settings": vars(args)}
+    report(args.out, results, paths)
+    return {**results, "paths": paths}
 
 
 if __name__ == "__main__":

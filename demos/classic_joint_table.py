@@ -185,7 +185,7 @@ def main(argv=None):
     paths = part1_two_by_two(train, test, rng, args.out)
     paths += part2_scaling(train, test, rng, args.out, args.max_patches)
     paths += part3_four_by_four(train, test, rng, args.out, args.n_patches)
-    report(paths)
+    report(args.out, {"settings": vars(args)}, paths)
     print(f"done in {time.time() - t0:.1f}s")
     return paths
 

@@ -103,9 +103,10 @@ def main(argv=None):
     axes[0].set_ylabel("held-out document")
     fig.tight_layout()
     paths.append(save_figure(fig, os.path.join(args.out, "theta.png")))
-    report(paths)
     print(f"done in {time.time() - t0:.1f}s")
-    return {"found": found, "completion_perplexity": comp, "unigram_perplexity": uni, "paths": paths}
+    results = {"found": found, "completion_perplexity": comp, "unigram_perplexity": uni, "settings": vars(args)}
+    report(args.out, results, paths)
+    return {**results, "paths": paths}
 
 
 if __name__ == "__main__":

@@ -135,9 +135,10 @@ def main(argv=None):
     axes[0].set_ylabel("user")
     fig.colorbar(im, ax=axes, shrink=0.8)
     paths.append(save_figure(fig, os.path.join(args.out, "matrices.png")))
-    report(paths)
     print(f"done in {time.time() - t0:.1f}s")
-    return {"rmse": results, "paths": paths}
+    results = {"rmse": results, "settings": vars(args)}
+    report(args.out, results, paths)
+    return {**results, "paths": paths}
 
 
 if __name__ == "__main__":

@@ -145,9 +145,10 @@ def main(argv=None):
     paths.append(viz.latent_scatter(Z, y_test, os.path.join(args.out, "latent_2d.png"),
                                     class_names=FASHION_MNIST_CLASSES,
                                     title="test images in the plane of PC 1 and PC 2"))
-    report(paths)
     print(f"done in {time.time() - t0:.1f}s")
-    return {"best_k": best, "paths": paths}
+    results = {"best_k": best, "settings": vars(args)}
+    report(args.out, results, paths)
+    return {**results, "paths": paths}
 
 
 if __name__ == "__main__":

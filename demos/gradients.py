@@ -33,7 +33,7 @@ import minigen.nn as nn                                                 # noqa: 
 from minigen import inspect, viz                                        # noqa: E402
 from minigen.data import eight_gaussians                                # noqa: E402
 from minigen.tensor import Tensor                                       # noqa: E402
-from minigen.train import demo_parser, positive_int_arg                 # noqa: E402
+from minigen.train import demo_parser, positive_int_arg, write_results  # noqa: E402
 
 
 def section(title):
@@ -248,7 +248,7 @@ def main(argv=None):
     inspect.trace(loss, names=model, backward=True)
 
     section("4. every gradient next to its numerical check (float64, central differences)")
-    check_every_gradient(model, x[:32], y[:32])
+    gradient_report = check_every_gradient(model, x[:32], y[:32])
 
     section(f"5. training for {args.steps} steps (Adam, lr 0.05)")
     history, flow = train(model, x, y, args.steps)
@@ -275,6 +275,12 @@ def main(argv=None):
         print(f"  {g.dot_path}")
     if not any(g.png_path for g in graphs):
         print("  (no graph PNGs: install Graphviz, e.g. `apt-get install graphviz`, to render them)")
+    results = {"settings": vars(args), "loss_first": history["loss"][0], "loss_last": history["loss"][-1],
+               "accuracy_first": history["accuracy"][0], "accuracy_last": history["accuracy"][-1],
+               "gradient_check_ok": gradient_report.ok,
+               "gradient_check_max_abs_error": gradient_report.max_abs_error}
+    write_results(args.out, results, started=start)        # the pictures are listed above
+    return results
 
 
 if __name__ == "__main__":

@@ -29,7 +29,7 @@ import minigen as mg                                                    # noqa: 
 from minigen import viz                                                 # noqa: E402
 from minigen.models.vae import (VAE, Autoencoder, evaluating, fit,      # noqa: E402
                                 load_fashion_mnist, prepare_test, sample_metrics)
-from minigen.train import arg_parser, positive_int_arg  # noqa: E402
+from minigen.train import arg_parser, positive_int_arg, write_results  # noqa: E402
 
 
 def build_parser():
@@ -126,9 +126,7 @@ def main(argv=None):
         print(line)
     if "fd_random_decodes" not in results["vae"]:
         print("  (FD/KID of the random decodes skipped: the metrics feature classifier is not available)")
-    print("\npictures:")
-    for name, path in paths.items():
-        print(f"  {name:14s} {path}")
+    write_results(args.out, {**results, "settings": vars(args)}, paths)
     return results
 
 
