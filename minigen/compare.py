@@ -124,7 +124,7 @@ def sample_quality(samples, bench):
 
 def _likelihood(c, bench):
     if c.nll is None:
-        return {"likelihood": NONE, "likelihood_kind": NONE, "likelihood_unit": NONE}
+        return {"likelihood": NONE, "likelihood_kind": c.nll_kind, "likelihood_unit": NONE}
     if c.nll_space == "binary":
         value = float(np.mean(c.nll(bench.x_test_binary)))
         unit = "nats/image (binarised)"

@@ -80,3 +80,18 @@ def test_every_family_end_to_end_through_one_measuring_call(tmp_path, monkeypatc
     assert gan["likelihood"] == compare.NONE                     # no likelihood for a GAN
     assert os.path.exists(tmp_path / "results.json") and os.path.exists(tmp_path / "compare.png")
     assert "| DCGAN |" in (tmp_path / "table.md").read_text()
+
+
+def test_from_dir_measures_saved_samples_and_marks_the_rest(tmp_path, monkeypatch):
+    monkeypatch.setenv("MINIGEN_TINY", "1")
+    demo = _demo()
+    saved = tmp_path / "runs" / "dcgan"
+    saved.mkdir(parents=True)
+    np.save(saved / "samples.npy", np.random.default_rng(0).random((30, 1, 28, 28)).astype(np.float32))
+    (saved / "results.json").write_text('{"parameters": 123, "train_seconds": 4.5}')
+    rows = demo.main(["--out", str(tmp_path / "out"), "--from", str(tmp_path / "runs"),
+                      "--n-test", "120", "--n-samples", "20"])
+    by_name = {r["model"]: r for r in rows}
+    assert by_name["DCGAN"]["status"] == "built" and by_name["DCGAN"]["parameters"] == 123
+    assert np.isfinite(by_name["DCGAN"]["fd"])
+    assert all(r["status"] == compare.NOT_BUILT for n, r in by_name.items() if n != "DCGAN")
