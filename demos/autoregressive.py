@@ -34,7 +34,7 @@ from minigen.models.autoregressive import (FVSBN, MADE, GatedPixelCNN, PixelCNN,
                                            bottom_half_missing, receptive_field)
 from minigen.models.vae import load_fashion_mnist, make_loader, prepare_test   # noqa: E402
 from minigen.models.vae.inpainting import mean_image_fill, missing_mse  # noqa: E402
-from minigen.train import Loop, arg_parser                              # noqa: E402
+from minigen.train import Loop, arg_parser, non_negative_int_arg, positive_int_arg  # noqa: E402
 
 MODELS = ("fvsbn", "made", "pixelcnn")
 # default length and batch per model: a few minutes each on 2 cores
@@ -47,21 +47,21 @@ def build_parser(model="made"):
     p = arg_parser(__doc__.splitlines()[0], out=f"out/autoregressive_{model}", **DEFAULTS[model])
     p.add_argument("--model", choices=MODELS, default="made")
     p.add_argument("--full", action="store_true", help="full Fashion-MNIST files")
-    p.add_argument("--hidden", type=int, nargs="+", default=[500], help="MADE hidden widths")
-    p.add_argument("--num-masks", type=int, default=1, help="MADE: masks for (order-)agnostic training")
+    p.add_argument("--hidden", type=positive_int_arg, nargs="+", default=[500], help="MADE hidden widths")
+    p.add_argument("--num-masks", type=positive_int_arg, default=1, help="MADE: masks for (order-)agnostic training")
     p.add_argument("--order", choices=("natural", "random"), default="natural", help="MADE input order")
-    p.add_argument("--channels", type=int, default=32, help="PixelCNN feature channels")
-    p.add_argument("--blocks", type=int, default=4, help="PixelCNN residual blocks (gated: layers)")
+    p.add_argument("--channels", type=positive_int_arg, default=32, help="PixelCNN feature channels")
+    p.add_argument("--blocks", type=positive_int_arg, default=4, help="PixelCNN residual blocks (gated: layers)")
     p.add_argument("--gated", action="store_true",
                    help="PixelCNN: the gated version (vertical + horizontal stacks, no blind spot)")
-    p.add_argument("--n-samples", type=int, default=None,
+    p.add_argument("--n-samples", type=positive_int_arg, default=None,
                    help="images sampled (default 64; 16 for PixelCNN)")
-    p.add_argument("--n-inpaint", type=int, default=None,
+    p.add_argument("--n-inpaint", type=positive_int_arg, default=None,
                    help="test images in-painted (default 300; 100 for PixelCNN)")
-    p.add_argument("--completions", type=int, default=2,
+    p.add_argument("--completions", type=positive_int_arg, default=2,
                    help="completions drawn per in-painted image (their probabilities are averaged)")
-    p.add_argument("--eval-n", type=int, default=None, help="test images for the NLL (default all)")
-    p.add_argument("--vae-baseline", type=int, default=0, metavar="EPOCHS",
+    p.add_argument("--eval-n", type=positive_int_arg, default=None, help="test images for the NLL (default all)")
+    p.add_argument("--vae-baseline", type=non_negative_int_arg, default=0, metavar="EPOCHS",
                    help="also train demos/vae.py's default VAE for EPOCHS epochs (30 there) and "
                         "in-paint the same bottom halves with its pseudo-Gibbs, Metropolis-within-Gibbs "
                         "and latent-search methods (0: skip)")

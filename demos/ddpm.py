@@ -43,12 +43,13 @@ def build_parser():
     p.add_argument("--T", type=positive_int_arg, default=1000)
     p.add_argument("--ema-decay", type=positive_float_arg, default=0.995)
     p.add_argument("--clip", type=positive_float_arg, default=1.0, help="gradient-norm clipping")
-    p.add_argument("--sample-steps", type=positive_int_arg, default=10, help="DDIM steps for grids and metrics")
-    p.add_argument("--n-eval", type=positive_int_arg, default=200, help="samples for FD/KID/precision/recall")
-    p.add_argument("--n-samples", type=positive_int_arg, default=200, help="images saved in samples.npy")
-    p.add_argument("--vlb-n", type=positive_int_arg, default=20, help="test images for L_vlb (T network calls each)")
-    p.add_argument("--vlb-steps", type=positive_int_arg, default=None,
-                   help="terms of L_vlb evaluated (an unbiased estimate from that many random t)")
+    p.add_argument("--sample-steps", type=positive_int_arg, default=10, help="DDIM steps for grids and metrics", may_change_on_resume=True)
+    p.add_argument("--n-eval", type=positive_int_arg, default=200, help="samples for FD/KID/precision/recall", may_change_on_resume=True)
+    p.add_argument("--n-samples", type=positive_int_arg, default=200, help="images saved in samples.npy", may_change_on_resume=True)
+    p.add_argument("--vlb-n", type=positive_int_arg, default=100, help="test images for L_vlb", may_change_on_resume=True)
+    p.add_argument("--vlb-steps", type=positive_int_arg, default=100,
+                   help="terms of L_vlb evaluated: an unbiased estimate from that many random t "
+                        "(T - 1 or more: every term)", may_change_on_resume=True)
     return p
 
 

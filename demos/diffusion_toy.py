@@ -39,20 +39,21 @@ def build_parser():
     p = arg_parser(__doc__.splitlines()[0], steps=4000, batch_size=512, lr=2e-3,
                    out="out/diffusion_toy", checkpoint_every=1000)
     p.add_argument("--data", choices=TOY_2D_NAMES, default="8gaussians")
-    p.add_argument("--sampler", choices=("ddpm", "ddim"), default="ddpm")
-    p.add_argument("--sample-steps", type=positive_int_arg, default=100, help="DDIM steps S (--sampler ddim)")
-    p.add_argument("--eta", type=non_negative_float_arg, default=0.0, help="DDIM noise: 0 deterministic, 1 ~ DDPM")
-    p.add_argument("--spacing", choices=SPACINGS, default="uniform", help="DDIM step spacing")
+    p.add_argument("--sampler", choices=("ddpm", "ddim"), default="ddpm", may_change_on_resume=True)
+    p.add_argument("--sample-steps", type=positive_int_arg, default=100, help="DDIM steps S (--sampler ddim)", may_change_on_resume=True)
+    p.add_argument("--eta", type=non_negative_float_arg, default=0.0, help="DDIM noise: 0 deterministic, 1 ~ DDPM", may_change_on_resume=True)
+    p.add_argument("--spacing", choices=SPACINGS, default="uniform", help="DDIM step spacing", may_change_on_resume=True)
     p.add_argument("--schedule", choices=SCHEDULES, default="linear")
     p.add_argument("--T", type=positive_int_arg, default=1000, help="diffusion steps")
     p.add_argument("--hidden", type=positive_int_arg, default=128)
     p.add_argument("--depth", type=positive_int_arg, default=3, help="residual blocks")
     p.add_argument("--fourier", type=non_negative_int_arg, default=4, help="Fourier-feature octaves of the input")
     p.add_argument("--ema-decay", type=positive_float_arg, default=0.995)
-    p.add_argument("--n-samples", type=positive_int_arg, default=10_000)
+    p.add_argument("--n-samples", type=positive_int_arg, default=10_000, may_change_on_resume=True)
     p.add_argument("--train-size", type=positive_int_arg, default=100_000, help="points in the training set")
     p.add_argument("--ddim-table", action="store_true",
-                   help="also sample with S in {10,20,50,100,1000} x eta in {0,0.5,1}: quality and time")
+                   help="also sample with S in {10,20,50,100,1000} x eta in {0,0.5,1}: quality and time", may_change_on_resume=True)
+    p.add_argument("--table-samples", type=positive_int_arg, default=2000, help="points per table cell", may_change_on_resume=True)
     return p
 
 
@@ -220,8 +221,8 @@ def model_device(model):
 
 def ddim_table(model, schedule, toy, held_out, args):
     """Sample quality and wall time against S and eta (the shape of DDIM's Table 1),
-    on min(5000, --n-samples) points per cell."""
-    n = min(5000, args.n_samples)
+    on --table-samples points per cell."""
+    n = args.table_samples
     print(f"\nDDIM table ({n} samples per cell):")
     rows = []
     for S in (10, 20, 50, 100, 1000):

@@ -30,7 +30,7 @@ from minigen.data import DataLoader, TOY_2D_NAMES, toy_2d               # noqa: 
 from minigen.metrics import bits_per_dim, dequantized_nll               # noqa: E402
 from minigen.models.flows import AffineCoupling, realnvp_2d, realnvp_image   # noqa: E402
 from minigen.models.vae import load_fashion_mnist, make_loader, prepare_test  # noqa: E402
-from minigen.train import Loop, arg_parser                              # noqa: E402
+from minigen.train import Loop, arg_parser, positive_int_arg              # noqa: E402
 
 DEFAULTS = {"toy": dict(steps=3000, batch_size=256, lr=1e-3),
             "images": dict(steps=300, batch_size=64, lr=1e-3)}
@@ -42,15 +42,15 @@ def build_parser(images=False):
     p.add_argument("--data", choices=TOY_2D_NAMES, default="moons", help="2-D toy distribution")
     p.add_argument("--images", action="store_true", help="dequantised Fashion-MNIST instead of a toy")
     p.add_argument("--full", action="store_true", help="full Fashion-MNIST files (with --images)")
-    p.add_argument("--couplings", type=int, default=None,
+    p.add_argument("--couplings", type=positive_int_arg, default=None,
                    help="coupling layers (default 8 for toys; with --images 4 checkerboard + 4 channel)")
-    p.add_argument("--hidden", type=int, default=None, help="width of the s, t networks (default 64 / 32)")
+    p.add_argument("--hidden", type=positive_int_arg, default=None, help="width of the s, t networks (default 64 / 32)")
     p.add_argument("--invconv", action="store_true", help="toys: a learned 1x1 conv (2x2 mixing) before each coupling")
     p.add_argument("--no-actnorm", action="store_true")
     p.add_argument("--scale", choices=("tanh", "soft_clamp"), default="tanh")
-    p.add_argument("--n-train", type=int, default=20000, help="toy training points")
-    p.add_argument("--n-test", type=int, default=5000, help="toy test points")
-    p.add_argument("--n-samples", type=int, default=None, help="samples drawn (default 2000 / 64)")
+    p.add_argument("--n-train", type=positive_int_arg, default=20000, help="toy training points")
+    p.add_argument("--n-test", type=positive_int_arg, default=5000, help="toy test points")
+    p.add_argument("--n-samples", type=positive_int_arg, default=None, help="samples drawn (default 2000 / 64)")
     return p
 
 

@@ -41,6 +41,7 @@ from minigen import viz                                                 # noqa: 
 from minigen.data import TOY_2D_NAMES, DataLoader, toy_2d               # noqa: E402
 from minigen.models.gan import (LOSSES, G_LOSSES, GANTrainer, ToyDiscriminator,   # noqa: E402
                                 ToyGenerator, checked_resume)
+from minigen.models.gan.minibatch import MINIBATCH_OPTIONS, discriminator_options  # noqa: E402
 from minigen.metrics import mode_stats                                  # noqa: E402
 from minigen.train import (Loop, arg_parser, non_negative_float_arg, non_negative_int_arg,  # noqa: E402
                            positive_float_arg, positive_int_arg)
@@ -74,6 +75,9 @@ def build_parser():
     p.add_argument("--latent-dim", type=positive_int_arg, default=2)
     p.add_argument("--hidden", type=positive_int_arg, default=128)
     p.add_argument("--depth", type=positive_int_arg, default=3, help="hidden layers of G and of D")
+    p.add_argument("--minibatch", choices=MINIBATCH_OPTIONS, default="none",
+                   help="what D sees of the batch: minibatch discrimination (disc), minibatch "
+                        "stddev, PacGAN packing of 2 or 4 samples (minigen.models.gan.minibatch)")
     p.add_argument("--ema", type=non_negative_float_arg, default=0.0, help="EMA decay of G's weights (0: off)")
     p.add_argument("--frames", type=positive_int_arg, may_change_on_resume=True, default=16, help="snapshots of G over training (GIF)")
     p.add_argument("--no-plots", action="store_true", may_change_on_resume=True, help="numbers only (sweeps)")
@@ -106,7 +110,8 @@ def toy_loader(dist, batch_size, seed, device):
 
 def make_trainer(args, s, minibatch=None):
     G = ToyGenerator(latent_dim=args.latent_dim, hidden=args.hidden, depth=args.depth)
-    D = ToyDiscriminator(hidden=args.hidden, depth=args.depth, minibatch=minibatch)
+    options = discriminator_options(args.minibatch) if minibatch is None else {"minibatch": minibatch}
+    D = ToyDiscriminator(hidden=args.hidden, depth=args.depth, **options)
     G.to(args.device), D.to(args.device)
     return GANTrainer(G, D, make_optimizer(G.parameters(), s), make_optimizer(D.parameters(), s),
                       loss=args.loss, n_critic=s["n_critic"], gp_weight=s.get("gp_weight", 10.0),

@@ -46,10 +46,10 @@ def build_parser():
     p.add_argument("--levels", type=positive_int_arg, default=10, help="L noise levels")
     p.add_argument("--sigma-max", type=positive_float_arg, default=1.0)
     p.add_argument("--sigma-min", type=positive_float_arg, default=0.01)
-    p.add_argument("--steps-per-level", type=positive_int_arg, default=100, help="T of annealed Langevin")
-    p.add_argument("--eps", type=positive_float_arg, default=2e-5, help="annealed Langevin: alpha_i = eps sigma_i² / sigma_L²")
-    p.add_argument("--plain-step", type=positive_float_arg, default=2e-3, help="plain Langevin step")
-    p.add_argument("--n-samples", type=positive_int_arg, default=5000)
+    p.add_argument("--steps-per-level", type=positive_int_arg, default=100, help="T of annealed Langevin", may_change_on_resume=True)
+    p.add_argument("--eps", type=positive_float_arg, default=2e-5, help="annealed Langevin: alpha_i = eps sigma_i² / sigma_L²", may_change_on_resume=True)
+    p.add_argument("--plain-step", type=positive_float_arg, default=2e-3, help="plain Langevin step", may_change_on_resume=True)
+    p.add_argument("--n-samples", type=positive_int_arg, default=5000, may_change_on_resume=True)
     p.add_argument("--hidden", type=positive_int_arg, default=128)
     return p
 

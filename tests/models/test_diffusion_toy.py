@@ -24,7 +24,7 @@ def demo():
 
 
 TINY = ["--steps", "6", "--n-samples", "300", "--hidden", "16", "--depth", "1", "--train-size", "2000",
-        "--batch-size", "64", "--sampler", "ddim", "--sample-steps", "5", "--eta", "0.5"]
+        "--batch-size", "64", "--sampler", "ddim", "--sample-steps", "5", "--eta", "0.5", "--table-samples", "300"]
 
 
 def test_end_to_end_and_fixed_seed_gives_identical_samples(demo, tmp_path, capsys):

@@ -1,4 +1,5 @@
 """The discriminator options against mode collapse: what each builds, and a seeded run."""
+import json
 import os
 import subprocess
 import sys
@@ -57,6 +58,7 @@ def test_minibatch_discrimination_covers_more_modes_than_the_plain_gan():
         f"{plain['modes_covered']} ({100 * plain['high_quality']:.1f} %)")
 
 
+@pytest.mark.slow
 def test_modes_demo_runs_at_a_tiny_size(tmp_path):
     env = dict(os.environ, MINIGEN_TINY="1", MPLBACKEND="Agg")
     result = subprocess.run([sys.executable, os.path.join(ROOT, "demos", "gan_modes.py"), "--out",
@@ -67,3 +69,15 @@ def test_modes_demo_runs_at_a_tiny_size(tmp_path):
     assert all(f"| 8gaussians | {o} |" in table for o in MINIBATCH_OPTIONS)
     assert os.path.getsize(tmp_path / "samples.png") > 1000
     assert np.load(tmp_path / "samples.npy").shape == (2500, 2)
+
+
+def test_toy_demo_takes_the_minibatch_option(tmp_path):
+    env = dict(os.environ, MPLBACKEND="Agg")
+    for option in ("pack4",):
+        result = subprocess.run([sys.executable, os.path.join(ROOT, "demos", "gan_toy.py"), "--out",
+                                 str(tmp_path / option), "--loss", "nonsaturating", "--minibatch",
+                                 option, "--steps", "2", "--no-plots", "--hidden", "16"],
+                                capture_output=True, text=True, timeout=300, env=env, cwd=ROOT)
+        assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+        settings = json.load(open(tmp_path / option / "results.json"))["settings"]
+        assert settings["minibatch"] == option

@@ -97,6 +97,7 @@ def test_trainer_step_with_drift_penalty_moves_both_players():
     assert G.blocks[1][1].weight.grad is None
 
 
+@pytest.mark.slow
 def test_progan_demo_runs_at_a_tiny_size(tmp_path):
     env = dict(os.environ, MINIGEN_TINY="1", MINIGEN_OFFLINE="1", MPLBACKEND="Agg")
     result = subprocess.run([sys.executable, os.path.join(ROOT, "demos", "progan.py"), "--out",

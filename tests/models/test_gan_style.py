@@ -82,6 +82,7 @@ def test_mapping_network_learns_slowly_and_generator_gradients_flow():
         assert dict(G.named_parameters())[name].grad is not None, name
 
 
+@pytest.mark.slow
 def test_stylegan_demo_runs_at_a_tiny_size(tmp_path):
     env = dict(os.environ, MINIGEN_TINY="1", MINIGEN_OFFLINE="1", MPLBACKEND="Agg")
     result = subprocess.run([sys.executable, os.path.join(ROOT, "demos", "stylegan.py"), "--out",
