@@ -19,7 +19,6 @@ What it does (lecture L6.3, tractable densities):
 5. (PixelCNN) draws the receptive field of one pixel from the engine's gradients.
 """
 import argparse
-import json
 import os
 import sys
 import time
@@ -34,7 +33,7 @@ from minigen.models.autoregressive import (FVSBN, MADE, GatedPixelCNN, PixelCNN,
                                            bottom_half_missing, receptive_field)
 from minigen.models.vae import load_fashion_mnist, make_loader, prepare_test   # noqa: E402
 from minigen.models.vae.inpainting import mean_image_fill, missing_mse  # noqa: E402
-from minigen.train import Loop, arg_parser, non_negative_int_arg, positive_int_arg  # noqa: E402
+from minigen.train import Loop, arg_parser, non_negative_int_arg, positive_int_arg, write_results  # noqa: E402
 
 MODELS = ("fvsbn", "made", "pixelcnn")
 # default length and batch per model: a few minutes each on 2 cores
@@ -162,15 +161,8 @@ def main(argv=None):
     if args.model == "pixelcnn":
         paths["receptive field"] = receptive_field_picture(model, args.out)
 
-    results["seconds"] = round(time.time() - started, 1)
-    with open(os.path.join(args.out, "results.json"), "w") as f:
-        json.dump(results, f, indent=1, default=str)
-    print("\npictures:")
-    for name, path in paths.items():
-        print(f"  {name:16s} {path}")
-    print(f"  {'samples array':16s} {os.path.join(args.out, 'samples.npy')}")
-    print(f"  {'numbers':16s} {os.path.join(args.out, 'results.json')}")
-    print(f"done in {results['seconds']:.0f} s")
+    write_results(args.out, results, paths, started=started,
+                  files={"samples array": "samples.npy"})
     return results
 
 

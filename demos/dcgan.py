@@ -22,7 +22,6 @@ What it does (lecture L6.4):
    (a memorisation check, pixel distance), samples.npy (N, 1, 28, 28) float32 in [0, 1]
    and results.json.
 """
-import json
 import os
 import sys
 import time
@@ -38,7 +37,7 @@ from minigen.models.gan import (LOSSES, GANTrainer, checked_resume, dcgan_discri
                                 dcgan_generator, dcgan_init_)
 from minigen.models.vae import load_fashion_mnist, sample_metrics       # noqa: E402
 from minigen.train import (Loop, arg_parser, non_negative_float_arg, non_negative_int_arg,  # noqa: E402
-                           positive_float_arg, positive_int_arg)
+                           positive_float_arg, positive_int_arg, write_results)
 
 LOSS_DEFAULTS = {
     "nonsaturating": dict(optimizer="adam", lr=2e-4, betas=(0.5, 0.999), n_critic=1, norm="batch"),
@@ -158,16 +157,9 @@ def main(argv=None):
                                  title=f"{args.loss}: losses, Wasserstein estimate and sample metrics")
     paths["interpolation"] = interpolation(trainer, args)
     paths["nearest"], results["nearest_pixel_distance"] = nearest_neighbours(fake, data.x_train, args)
-    results["seconds"] = round(time.time() - started, 1)
-    with open(os.path.join(args.out, "results.json"), "w") as f:
-        json.dump(results, f, indent=1, default=str)
-    print("\npictures:")
-    for name, path in paths.items():
-        if path:
-            print(f"  {name:22s} {path}")
-    print(f"  {'samples':22s} {os.path.join(args.out, 'samples.npy')}")
-    print(f"  {'numbers':22s} {os.path.join(args.out, 'results.json')}")
-    print(f"done in {results['seconds']:.0f} s (training {train_seconds:.0f} s)")
+    write_results(args.out, results, paths, started=started,
+                  files={"samples": "samples.npy"})
+    print(f"(of which training {train_seconds:.0f} s)")
     return results
 
 

@@ -13,7 +13,6 @@ What it does (lecture L6.3):
    samples.npy (N x 1 x 28 x 28 in [0, 1]), the variational bound L_vlb in nats and
    bits/dim on test images (discretised decoder at t = 1), results.json.
 """
-import json
 import os
 import sys
 import time
@@ -29,7 +28,7 @@ from minigen.models.diffusion import SCHEDULES, ddim_sample, ddpm_loss, make_sch
 from minigen.models.diffusion.likelihood import vlb_bits_per_dim            # noqa: E402
 from minigen.models.diffusion.unet import UNet                              # noqa: E402
 from minigen.models.vae import load_fashion_mnist, sample_metrics           # noqa: E402
-from minigen.train import Loop, arg_parser, positive_float_arg, positive_int_arg  # noqa: E402
+from minigen.train import Loop, arg_parser, positive_float_arg, positive_int_arg, write_results  # noqa: E402
 
 
 def build_parser():
@@ -123,15 +122,8 @@ def main(argv=None):
           f"{vlb['bits_per_dim']:.3f} bits/dim  (prior {vlb['prior']:.2f}, decoder {vlb['decoder']:.1f} nats)")
     paths["loss"] = viz.curves(loop.log_path, os.path.join(args.out, "loss.png"), keys=["loss"], smooth=20,
                                title="L_simple")
-    results["seconds"] = round(time.time() - started, 1)
-    with open(os.path.join(args.out, "results.json"), "w") as f:
-        json.dump(results, f, indent=1, default=str)
-    print("\npictures:")
-    for name, p in paths.items():
-        print(f"  {name:16s} {p}")
-    print(f"  {'images':16s} {os.path.join(args.out, 'samples.npy')}")
-    print(f"  {'numbers':16s} {os.path.join(args.out, 'results.json')}")
-    print(f"done in {results['seconds']:.0f} s")
+    write_results(args.out, results, paths, started=started,
+                  files={"images": "samples.npy"})
     return results
 
 

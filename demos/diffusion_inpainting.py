@@ -30,7 +30,7 @@ from minigen.models.diffusion import (UNet, make_schedule, network_calls,  # noq
                                       repaint)
 from minigen.models.vae import load_fashion_mnist                           # noqa: E402
 from minigen.models.vae.inpainting import MASKS, make_mask, mean_image_fill, missing_mse  # noqa: E402
-from minigen.train import CHECKPOINT_NAME, arg_parser, positive_int_arg  # noqa: E402
+from minigen.train import CHECKPOINT_NAME, arg_parser, positive_int_arg, write_results  # noqa: E402
 
 
 def build_parser():
@@ -122,13 +122,7 @@ def main(argv=None):
         print(f"  (run demos/vae_inpainting.py to add the VAE's methods; looked for {args.vae_results})")
     results = {"mse_missing": table, "n_test": n, "network_calls_per_image": calls,
                "vae_mse_missing": vae, "settings": vars(args), "seconds": round(time.time() - started, 1)}
-    with open(os.path.join(args.out, "results.json"), "w") as f:
-        json.dump(results, f, indent=1, default=str)
-    print("\npictures:")
-    for kind, path in paths.items():
-        print(f"  {kind:8s} {path}")
-    print(f"  numbers  {os.path.join(args.out, 'results.json')}")
-    print(f"done in {results['seconds']:.0f} s")
+    write_results(args.out, results, paths)
     return results
 
 

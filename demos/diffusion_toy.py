@@ -16,7 +16,6 @@ What it does (lecture L6.3, "systematically add noise to data, then learn to rev
 4. draws the reverse trajectory (a strip and a GIF), the ε field at several t as quiver
    plots (learned next to the exact ε* of the mixture when there is one) and the samples.
 """
-import json
 import os
 import sys
 import time
@@ -33,7 +32,7 @@ from minigen.metrics import frechet_distance                                # no
 from minigen.models.diffusion import (GaussianMixture, SCHEDULES, SPACINGS, ToyEpsNet,  # noqa: E402
                                       ddim_encode, ddim_sample, ddpm_loss, ddpm_sample, make_schedule)
 from minigen.train import (Loop, arg_parser, non_negative_float_arg, non_negative_int_arg,  # noqa: E402
-                           positive_float_arg, positive_int_arg)
+                           positive_float_arg, positive_int_arg, write_results)
 
 def build_parser():
     p = arg_parser(__doc__.splitlines()[0], steps=4000, batch_size=512, lr=2e-3,
@@ -143,15 +142,8 @@ def main(argv=None):
                                smooth=50, title="L_simple")
 
     report(results, toy)
-    results["seconds"] = round(time.time() - started, 1)
-    with open(os.path.join(args.out, "results.json"), "w") as f:
-        json.dump(results, f, indent=1, default=str)
-    print("\npictures:")
-    for name, p in paths.items():
-        print(f"  {name:16s} {p}")
-    print(f"  {'points':16s} {os.path.join(args.out, 'samples.npy')}")
-    print(f"  {'numbers':16s} {os.path.join(args.out, 'results.json')}")
-    print(f"done in {results['seconds']:.0f} s")
+    write_results(args.out, results, paths, started=started,
+                  files={"points": "samples.npy"})
     return results
 
 

@@ -15,7 +15,6 @@ What it does (lecture L6.3, tractable densities):
    of the 8-bit images: (-log p(y) + 784 log 256) / (784 ln 2); samples.
 """
 import argparse
-import json
 import os
 import sys
 import time
@@ -30,7 +29,7 @@ from minigen.data import DataLoader, TOY_2D_NAMES, toy_2d               # noqa: 
 from minigen.metrics import bits_per_dim, dequantized_nll               # noqa: E402
 from minigen.models.flows import AffineCoupling, realnvp_2d, realnvp_image   # noqa: E402
 from minigen.models.vae import load_fashion_mnist, make_loader, prepare_test  # noqa: E402
-from minigen.train import Loop, arg_parser, positive_int_arg              # noqa: E402
+from minigen.train import Loop, arg_parser, positive_int_arg, write_results              # noqa: E402
 
 DEFAULTS = {"toy": dict(steps=3000, batch_size=256, lr=1e-3),
             "images": dict(steps=300, batch_size=64, lr=1e-3)}
@@ -77,14 +76,8 @@ def main(argv=None):
     args = parse(argv)
     os.makedirs(args.out, exist_ok=True)
     results = run_images(args) if args.images else run_toy(args)
-    with open(os.path.join(args.out, "results.json"), "w") as f:
-        json.dump(results, f, indent=1, default=str)
-    print("\npictures:")
-    for name, path in results["paths"].items():
-        print(f"  {name:16s} {path}")
-    print(f"  {'samples array':16s} {os.path.join(args.out, 'samples.npy')}")
-    print(f"  {'numbers':16s} {os.path.join(args.out, 'results.json')}")
-    print(f"done in {results['seconds']:.0f} s")
+    write_results(args.out, results, results["paths"],
+                  files={"samples array": "samples.npy"})
     return results
 
 

@@ -27,7 +27,6 @@ of --lr, --betas, --n-critic, --gp-weight and --clip when not given):
                    the toy code of Gulrajani et al.; 1e-3 instead of its 1e-4: on the ring,
                    1,000 steps cover 8/8 modes with 30% high quality against 5/8 and 7%)
 """
-import json
 import os
 import sys
 import time
@@ -44,7 +43,7 @@ from minigen.models.gan import (LOSSES, G_LOSSES, GANTrainer, ToyDiscriminator, 
 from minigen.models.gan.minibatch import MINIBATCH_OPTIONS, discriminator_options  # noqa: E402
 from minigen.metrics import mode_stats                                  # noqa: E402
 from minigen.train import (Loop, arg_parser, non_negative_float_arg, non_negative_int_arg,  # noqa: E402
-                           positive_float_arg, positive_int_arg)
+                           positive_float_arg, positive_int_arg, write_results)
 
 #: the per-loss defaults (see the module docstring)
 LOSS_DEFAULTS = {
@@ -180,15 +179,8 @@ def main(argv=None, minibatch=None):
                 if k in last]
         paths["curves"] = viz.curves(loop.log_path, os.path.join(args.out, "curves.png"), keys=keys,
                                      smooth=50, separate=True, title=f"{args.loss} on {args.data}")
-    results["seconds"] = round(time.time() - started, 1)
-    with open(os.path.join(args.out, "results.json"), "w") as f:
-        json.dump(results, f, indent=1, default=str)
-    print("\noutputs:")
-    for name, path in paths.items():
-        print(f"  {name:10s} {path}")
-    print(f"  {'samples':10s} {os.path.join(args.out, 'samples.npy')}")
-    print(f"  {'numbers':10s} {os.path.join(args.out, 'results.json')}")
-    print(f"done in {results['seconds']:.0f} s")
+    write_results(args.out, results, paths, started=started,
+                  files={"samples": "samples.npy"})
     return results
 
 

@@ -13,7 +13,6 @@ What it does (lecture L6.4, Karras et al. 2018; see minigen/models/gan/progan.py
    (shown at 28x28 by nearest upsampling) against real test images pooled to the same
    resolution and upsampled the same way.
 """
-import json
 import os
 import sys
 import time
@@ -29,7 +28,7 @@ from minigen.data.transforms import to_symmetric                        # noqa: 
 from minigen.models.gan.progan import (GrowthSchedule, ProDiscriminator, ProGANTrainer,  # noqa: E402
                                        ProGenerator, real_at)
 from minigen.train import (Loop, demo_parser, non_negative_int_arg, positive_float_arg,  # noqa: E402
-                           positive_int_arg)
+                           positive_int_arg, write_results)
 
 TINY = bool(os.environ.get("MINIGEN_TINY"))
 
@@ -138,13 +137,7 @@ def main(argv=None):
     results = {"settings": vars(args), "data": train.source, "steps": loop.step,
                "phases": [p[0] for p in schedule.phases], "fd_per_phase": phase_fd,
                "seconds": round(time.time() - started, 1)}
-    with open(os.path.join(args.out, "results.json"), "w") as f:
-        json.dump(results, f, indent=1, default=str)
-    print("\npictures:")
-    for name, path in paths.items():
-        print(f"  {name:16s} {path}")
-    print(f"  {'numbers':16s} {os.path.join(args.out, 'results.json')}")
-    print(f"done in {results['seconds']:.0f} s")
+    write_results(args.out, results, paths)
     return results
 
 

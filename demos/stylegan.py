@@ -17,7 +17,6 @@ What it does (lecture L6.4, Karras et al. 2019; see minigen/models/gan/style.py)
    held-out accuracy in each space (a more linear W gives a higher accuracy).
 """
 import argparse
-import json
 import os
 import sys
 import time
@@ -34,7 +33,7 @@ from minigen.models.gan import GANTrainer                               # noqa: 
 from minigen.models.gan.progan import ProDiscriminator                  # noqa: E402
 from minigen.models.gan.style import StyleGenerator                     # noqa: E402
 from minigen.train import (Loop, arg_parser, non_negative_float_arg,   # noqa: E402
-                           positive_int_arg)
+                           positive_int_arg, write_results)
 
 TINY = bool(os.environ.get("MINIGEN_TINY"))
 PSIS = (0.0, 0.25, 0.5, 0.75, 1.0)
@@ -209,13 +208,7 @@ def main(argv=None):
     results = {"settings": vars(args), "data": train.source, "steps": loop.step,
                "train_seconds": round(train_seconds, 1), "truncation": table,
                "linear_probe": probe, "seconds": round(time.time() - started, 1)}
-    with open(os.path.join(args.out, "results.json"), "w") as f:
-        json.dump(results, f, indent=1, default=str)
-    print("\npictures:")
-    for name, path in paths.items():
-        print(f"  {name:16s} {path}")
-    print(f"  {'numbers':16s} {os.path.join(args.out, 'results.json')}")
-    print(f"done in {results['seconds']:.0f} s")
+    write_results(args.out, results, paths)
     return results
 
 

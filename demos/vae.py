@@ -16,7 +16,6 @@ What it does (lectures L6.1-L6.3):
 4. computes the Frechet distance / KID of samples when the metrics feature classifier
    is available.
 """
-import json
 import os
 import sys
 import time
@@ -30,7 +29,7 @@ from minigen import viz                                                 # noqa: 
 from minigen.metrics import dequantized_nll, bits_per_dim               # noqa: E402
 from minigen.models.vae import (VAE, evaluating, load_fashion_mnist, prepare_test,   # noqa: E402
                                 sample_metrics)
-from minigen.train import Loop, arg_parser, non_negative_float_arg, positive_int_arg  # noqa: E402
+from minigen.train import Loop, arg_parser, non_negative_float_arg, positive_int_arg, write_results  # noqa: E402
 from minigen.models.vae.training import make_loader                     # noqa: E402
 
 
@@ -172,14 +171,7 @@ def main(argv=None):
     if args.trace:
         paths.update(trace_elbo(model, x_test[:4], args.out))
 
-    results["seconds"] = round(time.time() - started, 1)
-    with open(os.path.join(args.out, "results.json"), "w") as f:
-        json.dump(results, f, indent=1, default=str)
-    print("\npictures:")
-    for name, path in paths.items():
-        print(f"  {name:16s} {path}")
-    print(f"  {'numbers':16s} {os.path.join(args.out, 'results.json')}")
-    print(f"done in {results['seconds']:.0f} s")
+    write_results(args.out, results, paths, started=started)
     return results
 
 

@@ -676,6 +676,28 @@ class Tensor:
 
     clip_ = clamp_
 
+    # `a += b` and its kin, with PyTorch's meaning where minigen can give it: in place
+    # (so `with mg.no_grad(): p -= lr * p.grad` updates the parameter itself, and every
+    # alias of `a` sees it) whenever the in-place helpers are allowed. While a graph is
+    # recorded through `a`, it is `a = a + b` instead: a new node, the name rebound, the
+    # gradient right (minigen records no in-place ops).
+    def _augmented(self, other, in_place, out_of_place):
+        if autograd.is_grad_enabled() and self.requires_grad:
+            return out_of_place(self, other)
+        return in_place(self, other)
+
+    def __iadd__(self, other):
+        return self._augmented(other, Tensor.add_, Tensor.__add__)
+
+    def __isub__(self, other):
+        return self._augmented(other, Tensor.sub_, Tensor.__sub__)
+
+    def __imul__(self, other):
+        return self._augmented(other, Tensor.mul_, Tensor.__mul__)
+
+    def __itruediv__(self, other):
+        return self._augmented(other, Tensor.div_, Tensor.__truediv__)
+
 
 class _SizeMethod:
     """What `t.size` is: call it, t.size() -> the shape tuple, t.size(d) -> one length.

@@ -221,6 +221,35 @@ def arg_parser(description: str, *, steps: int | None = None, epochs: int | None
     return p
 
 
+def write_results(out: str, results: dict, paths: dict | None = None, *,
+                  started: float | None = None, files: dict | None = None) -> str:
+    """End a demo by the output contract: ``OUT/results.json`` and every output's path printed.
+
+    ``paths`` maps a name to each picture the demo wrote; ``files`` maps a name to a file
+    name inside ``out`` (``{"samples": "samples.npy"}``). With ``started`` (a
+    ``time.time()``), ``results["seconds"]`` is set before writing. The JSON is written to a
+    temporary file and renamed, so an interrupted demo never leaves half a results file.
+    Returns the path of ``results.json``.
+    """
+    if started is not None:
+        results["seconds"] = round(time.time() - started, 1)
+    target = os.path.join(out, "results.json")
+    tmp = os.path.join(out, f".results.json.{os.getpid()}.tmp")
+    with open(tmp, "w") as f:
+        json.dump(results, f, indent=1, default=str)
+    os.replace(tmp, target)
+    listed = {name: path for name, path in (paths or {}).items() if path}
+    listed.update({name: os.path.join(out, file) for name, file in (files or {}).items()})
+    listed["numbers"] = target
+    width = max(len(name) for name in listed)
+    print("\noutputs:")
+    for name, path in listed.items():
+        print(f"  {name:{width}s}  {path}")
+    if "seconds" in results:
+        print(f"done in {results['seconds']:.0f} s")
+    return target
+
+
 def _plain(value):
     """A setting as saved in the checkpoint and compared on resume (JSON-like values)."""
     if value is None or isinstance(value, (bool, int, float, str)):

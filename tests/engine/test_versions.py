@@ -225,3 +225,41 @@ def test_write_straight_into_a_data_batch_raises():
     x.data[0, 0] = 5.0
     with pytest.raises(StaleTensorError, match=r"MatMul\.backward.*input 0.*\(4, 3\).*straight into its array"):
         y.backward()
+
+
+def test_augmented_assignment_under_no_grad_updates_the_parameter_in_place():
+    """PyTorch's manual SGD: `with no_grad(): p -= lr * p.grad` changes p itself."""
+    model = nn.Linear(2, 1)
+    params = list(model.parameters())
+    model(mg.tensor(np.ones((1, 2), np.float32))).sum().backward()
+    before = [p.numpy().copy() for p in params]
+    y = model(mg.tensor(np.ones((1, 2), np.float32))).sum()
+    with mg.no_grad():
+        for p in params:
+            p -= 0.5 * p.grad
+    for p, old in zip(params, before):
+        np.testing.assert_allclose(p.numpy(), old - 0.5 * p.grad.numpy())
+        assert p._version >= 1
+    with pytest.raises(StaleTensorError, match="sub_"):
+        y.backward()
+
+
+def test_augmented_assignment_while_recording_is_a_new_node():
+    a = _leaf([1.0, 2.0])
+    c = a * 1.0
+    alias = c
+    c += c + 1.0                      # micrograd's test: c = c + (c + 1)
+    c *= 2.0
+    c.sum().backward()
+    assert alias.numpy().tolist() == [1.0, 2.0]          # the old node is unchanged
+    np.testing.assert_allclose(a.grad.numpy(), [4.0, 4.0])
+
+
+def test_augmented_assignment_on_plain_tensors_is_in_place():
+    t = mg.tensor(np.zeros(3, np.float32))
+    alias = t
+    t += 1.0
+    t *= mg.tensor(np.full(3, 3.0, np.float32))
+    t /= 2.0
+    t -= 0.5
+    assert t is alias and t.numpy().tolist() == [1.0, 1.0, 1.0] and t.dtype == np.float32
