@@ -32,7 +32,7 @@ import minigen as mg                                                     # noqa:
 from minigen import compare                                              # noqa: E402
 from minigen.compare import Candidate, conditional_gaussian_fill, not_built   # noqa: E402
 from minigen.config import size                                          # noqa: E402
-from minigen.train import demo_parser, positive_int_arg, out_dir_arg    # noqa: E402
+from minigen.train import demo_parser, out_dir_arg, positive_int_arg, write_results   # noqa: E402
 
 EXACT, APPROX, IMPLICIT = "explicit tractable", "explicit approximate", "implicit"
 TAXONOMY = {"classic": "explicit tractable (linear Gaussian)", "vae": APPROX, "diffusion": APPROX,
@@ -376,14 +376,12 @@ def main(argv=None):
 
     table = compare.markdown_table(rows)
     print(table)
-    with open(os.path.join(args.out, "results.json"), "w") as f:
-        json.dump({"settings": vars(args), "data": data.source, "rows": rows}, f, indent=1,
-                  default=float)
     with open(os.path.join(args.out, "table.md"), "w") as f:
         f.write(table + "\n")
-    if pictures:
-        print("figure:", figure(pictures, args.out))
-    print("table:", os.path.join(args.out, "table.md"))
+    plain_rows = json.loads(json.dumps(rows, default=float))      # NumPy scalars -> floats
+    paths = {"figure": figure(pictures, args.out)} if pictures else {}
+    write_results(args.out, {"settings": vars(args), "data": data.source, "rows": plain_rows},
+                  paths, files={"table": "table.md"})
     return rows
 
 
