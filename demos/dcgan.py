@@ -34,7 +34,7 @@ import minigen as mg                                                    # noqa: 
 from minigen import viz                                                 # noqa: E402
 from minigen.data import DataLoader                                     # noqa: E402
 from minigen.models.gan import (LOSSES, GANTrainer, checked_resume, dcgan_discriminator,  # noqa: E402
-                                dcgan_generator, dcgan_init_)
+                                dcgan_generator, dcgan_init_, loss_settings, make_optimizer)
 from minigen.models.vae import load_fashion_mnist, sample_metrics       # noqa: E402
 from minigen.train import (Loop, arg_parser, non_negative_float_arg, non_negative_int_arg,  # noqa: E402
                            positive_float_arg, positive_int_arg, write_results)
@@ -67,20 +67,11 @@ def build_parser():
 
 
 def settings_of(args):
-    s = dict(LOSS_DEFAULTS[args.loss])
-    for key in ("lr", "betas", "n_critic", "gp_weight", "clip"):
-        value = getattr(args, key)
-        if value is not None:
-            s[key] = tuple(value) if key == "betas" else value
+    """The loss's defaults with the command line's values; the critic's normalisation too."""
+    s = loss_settings(LOSS_DEFAULTS[args.loss], args)
     if args.critic_norm is not None:
         s["norm"] = args.critic_norm
     return s
-
-
-def make_optimizer(params, s):
-    if s["optimizer"] == "adam":
-        return mg.optim.Adam(params, lr=s["lr"], betas=s["betas"])
-    return mg.optim.RMSprop(params, lr=s["lr"])
 
 
 def to_unit(x):

@@ -39,7 +39,7 @@ import minigen as mg                                                    # noqa: 
 from minigen import viz                                                 # noqa: E402
 from minigen.data import TOY_2D_NAMES, DataLoader, toy_2d               # noqa: E402
 from minigen.models.gan import (LOSSES, G_LOSSES, GANTrainer, ToyDiscriminator,   # noqa: E402
-                                ToyGenerator, checked_resume)
+                                ToyGenerator, checked_resume, loss_settings, make_optimizer)
 from minigen.models.gan.minibatch import MINIBATCH_OPTIONS, discriminator_options  # noqa: E402
 from minigen.metrics import mode_stats                                  # noqa: E402
 from minigen.train import (Loop, arg_parser, non_negative_float_arg, non_negative_int_arg,  # noqa: E402
@@ -83,22 +83,6 @@ def build_parser():
     return p
 
 
-def settings_of(args):
-    """The per-loss defaults, overridden by what the command line gave."""
-    s = dict(LOSS_DEFAULTS[args.loss])
-    for key in ("lr", "betas", "n_critic", "gp_weight", "clip"):
-        value = getattr(args, key)
-        if value is not None:
-            s[key] = tuple(value) if key == "betas" else value
-    return s
-
-
-def make_optimizer(params, s):
-    if s["optimizer"] == "adam":
-        return mg.optim.Adam(params, lr=s["lr"], betas=s["betas"])
-    return mg.optim.RMSprop(params, lr=s["lr"])
-
-
 def toy_loader(dist, batch_size, seed, device):
     """Fresh samples of the toy every batch: the loader's seeded per-batch rng draws them,
     so runs (and resumed runs) see the same data, bit for bit."""
@@ -130,7 +114,7 @@ def mode_numbers(dist, samples):
 
 def main(argv=None, minibatch=None):
     args = build_parser().parse_args(argv)
-    s = settings_of(args)
+    s = loss_settings(LOSS_DEFAULTS[args.loss], args)
     os.makedirs(args.out, exist_ok=True)
     started = time.time()
     dist = toy_2d(args.data)

@@ -24,12 +24,12 @@ from .dcgan import NORMS, dcgan_discriminator, dcgan_generator, dcgan_init_
 from .losses import (G_LOSSES, d_loss, g_loss_minimax, g_loss_nonsaturating, gradient_penalty,
                      input_gradient, r1_penalty, wgan_critic_loss, wgan_g_loss)
 from .toy import ToyDiscriminator, ToyGenerator
-from .training import LOSSES, GANTrainer, checked_resume, clip_weights_, frozen
+from .training import LOSSES, GANTrainer, checked_resume, clip_weights_, frozen, loss_settings, make_optimizer
 
 __all__ = [
     "d_loss", "g_loss_minimax", "g_loss_nonsaturating", "wgan_critic_loss", "wgan_g_loss",
     "gradient_penalty", "r1_penalty", "input_gradient", "G_LOSSES",
-    "GANTrainer", "LOSSES", "frozen", "checked_resume", "clip_weights_",
+    "GANTrainer", "LOSSES", "frozen", "checked_resume", "clip_weights_", "loss_settings", "make_optimizer",
     "ToyGenerator", "ToyDiscriminator",
     "dcgan_generator", "dcgan_discriminator", "dcgan_init_", "NORMS",
 ]

@@ -34,7 +34,7 @@ from minigen.optim import EMA
 
 from .losses import (G_LOSSES, d_loss, gradient_penalty, r1_penalty, wgan_critic_loss)
 
-__all__ = ["GANTrainer", "LOSSES", "frozen", "checked_resume", "clip_weights_"]
+__all__ = ["GANTrainer", "LOSSES", "frozen", "checked_resume", "clip_weights_", "loss_settings", "make_optimizer"]
 
 #: the objectives a trainer knows (see losses.py for the formulas)
 LOSSES = tuple(G_LOSSES)
@@ -203,3 +203,24 @@ def checked_resume(loop):
         raise ValueError(f"{loop.checkpoint_path} was written for networks of another "
                          f"architecture (or size) than these; start afresh in another --out, "
                          f"or use the same settings as that run:\n{err}") from None
+
+
+def loss_settings(defaults: dict, args, keys=("lr", "betas", "n_critic", "gp_weight", "clip")) -> dict:
+    """A loss's default settings, overridden by the command-line values that were given.
+
+    ``defaults`` is the demo's table for ``args.loss`` (optimizer, lr, betas, n_critic, ...);
+    an option left at ``None`` keeps the default. ``betas`` becomes a tuple.
+    """
+    settings = dict(defaults)
+    for key in keys:
+        value = getattr(args, key)
+        if value is not None:
+            settings[key] = tuple(value) if key == "betas" else value
+    return settings
+
+
+def make_optimizer(params, settings: dict):
+    """Adam (lr, betas) or RMSprop (lr, WGAN's weight-clipping recipe), as ``settings`` names."""
+    if settings["optimizer"] == "adam":
+        return mg.optim.Adam(params, lr=settings["lr"], betas=settings["betas"])
+    return mg.optim.RMSprop(params, lr=settings["lr"])
