@@ -41,8 +41,8 @@ def test_pca_demo(tmp_path):
 
 
 @pytest.mark.slow
-def test_lda_demo(tmp_path):
-    result = load("classic_lda").main(["--out", str(tmp_path), "--n-docs", "300", "--n-init", "2"])
+def test_latent_dirichlet_demo(tmp_path):
+    result = load("classic_latent_dirichlet").main(["--out", str(tmp_path), "--n-docs", "300", "--n-init", "2"])
     check_pngs(result["paths"])
     assert result["completion_perplexity"] < result["unigram_perplexity"]
 
