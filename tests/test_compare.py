@@ -1,21 +1,16 @@
 """The bench of every family (demos/compare.py, minigen.compare): it runs end to end at a
 tiny size, every row is present, and every built row goes through the same measuring code."""
-import importlib.util
 import os
 
 import numpy as np
 import pytest
+from demo_helpers import load_demo
 
 from minigen import compare
 
-DEMO = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "demos", "compare.py")
-
 
 def _demo():
-    spec = importlib.util.spec_from_file_location("demo_compare", DEMO)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_demo("compare", "demo_compare")
 
 
 def test_conditional_gaussian_fill_is_the_gaussian_conditional_mean():

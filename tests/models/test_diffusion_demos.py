@@ -1,20 +1,9 @@
 """The image diffusion demos end to end at a tiny size (in-process, a few steps each)."""
-import importlib.util
 import json
 import os
 
 import numpy as np
-
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-
-def load_demo(name):
-    os.environ.setdefault("MPLBACKEND", "Agg")
-    spec = importlib.util.spec_from_file_location(name, os.path.join(ROOT, "demos", name + ".py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
+from demo_helpers import load_demo
 
 def test_ddpm_demo_tiny(tmp_path, capsys):
     demo = load_demo("ddpm")
