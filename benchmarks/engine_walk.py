@@ -93,8 +93,12 @@ def functions_entered():
 
 def main():
     print("minigen.autograd.run_backward and its helpers (lines, cyclomatic complexity):")
-    helpers = [autograd.run_backward] + [getattr(autograd, name) for name in
-                                         getattr(autograd, "WALK_HELPERS", ())]
+    helpers = [autograd.run_backward]
+    for dotted in getattr(autograd, "WALK_HELPERS", ()):     # "Schedule.push", "call_backward"
+        obj = autograd
+        for part in dotted.split("."):
+            obj = getattr(obj, part)
+        helpers.append(obj)
     for function in helpers:
         lines, cc = measure(function)
         print(f"  {function.__qualname__:<28} {lines:4d} lines  complexity {cc}")

@@ -11,8 +11,9 @@ import os
 # many times over; "passive" makes them sleep. Must be set before numba loads.
 os.environ.setdefault("OMP_WAIT_POLICY", "passive")
 
-from minigen.autograd import no_grad, enable_grad, set_grad_enabled, is_grad_enabled, grad  # noqa: E402,F401
-from minigen.tensor import Tensor  # noqa: E402,F401
+from minigen.grad_mode import no_grad, enable_grad, set_grad_enabled, is_grad_enabled  # noqa: E402,F401
+from minigen.tensor import Tensor  # noqa: E402,F401  (first: the ops and autograd build on it)
+from minigen.autograd import grad  # noqa: E402,F401
 from minigen.function import Function, ShapeError, DTypeError, DeviceError  # noqa: E402,F401
 from minigen.backend import (  # noqa: E402,F401
     manual_seed, get_rng_state, set_rng_state, get_array_module, cupy_available, device)

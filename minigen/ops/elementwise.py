@@ -40,7 +40,8 @@ class Add(Function):
 
     def backward(self, gy):
         a, b = self.inputs
-        return _only_needed(a, lambda: sum_to(gy, a.shape)), _only_needed(b, lambda: sum_to(gy, b.shape))
+        return (sum_to(gy, a.shape) if a.requires_grad else None,
+                sum_to(gy, b.shape) if b.requires_grad else None)
 
 
 class Sub(Function):
@@ -53,7 +54,8 @@ class Sub(Function):
 
     def backward(self, gy):
         a, b = self.inputs
-        return _only_needed(a, lambda: sum_to(gy, a.shape)), _only_needed(b, lambda: sum_to(-gy, b.shape))
+        return (sum_to(gy, a.shape) if a.requires_grad else None,
+                sum_to(-gy, b.shape) if b.requires_grad else None)
 
 
 class Mul(Function):
@@ -64,8 +66,8 @@ class Mul(Function):
 
     def backward(self, gy):
         a, b = self.inputs
-        return (_only_needed(a, lambda: sum_to(gy * b, a.shape)),
-                _only_needed(b, lambda: sum_to(gy * a, b.shape)))
+        return (sum_to(gy * b, a.shape) if a.requires_grad else None,
+                sum_to(gy * a, b.shape) if b.requires_grad else None)
 
 
 class Div(Function):
@@ -77,7 +79,8 @@ class Div(Function):
     def backward(self, gy):
         a, b = self.inputs
         ga = gy / b
-        return _only_needed(a, lambda: sum_to(ga, a.shape)), _only_needed(b, lambda: sum_to(-ga * a / b, b.shape))
+        return (sum_to(ga, a.shape) if a.requires_grad else None,
+                sum_to(-ga * a / b, b.shape) if b.requires_grad else None)
 
 
 class Neg(Function):

@@ -40,8 +40,11 @@ def _kept_shape(shape, axes):
 
 
 def _expand(gy, x_shape, axes):
-    """Bring a gradient of the reduced shape back to x's shape (keepdims, then broadcast)."""
-    return broadcast_to(reshape(gy, _kept_shape(x_shape, axes)), x_shape)
+    """Bring a gradient of the reduced shape back to x's shape (keepdims, then broadcast;
+    reduced leading axes need no reshape: broadcasting puts them back)."""
+    if gy.ndim != len(x_shape) and axes != tuple(range(len(axes))):
+        gy = reshape(gy, _kept_shape(x_shape, axes))
+    return broadcast_to(gy, x_shape)
 
 
 def _count(shape, axes):

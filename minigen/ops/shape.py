@@ -241,7 +241,7 @@ def swapaxes(x, axis0, axis1):
 
 
 def broadcast_to(x, shape):
-    shape = tuple(int(s) for s in shape)
+    shape = tuple(map(int, shape))
     if x.shape == shape:
         return x
     try:
