@@ -9,7 +9,7 @@ import math
 
 import numpy as np
 
-from minigen import backend
+from minigen import backend, grad_mode
 from minigen.function import Function
 from minigen.tensor import Tensor
 from minigen.ops.shape import sum_to
@@ -27,6 +27,59 @@ def constant(array, like):
 def _only_needed(x, gradient):
     """gradient() when input x needs one, else None (skips work for constants like 2.0)."""
     return gradient() if x.requires_grad else None
+
+
+# ------------------------------------------- gradients of piecewise-linear ops
+class DependsOn(Function):
+    """y = g, recorded as depending on x too, with derivative 0:   gg = gy,  gx = 0.
+
+    The gradient of a piecewise-linear op (relu, abs, leaky_relu, max_pool2d, ...) is gy
+    times a slope that is constant between the kinks of x, or, for an op linear in x
+    (avg_pool2d), does not involve x at all. Either way it depends on x with derivative
+    0 where defined. Recording that dependence makes a gradient taken with
+    create_graph=True differentiable with respect to x (to zeros) as in PyTorch, so
+    `mg.grad(mg.grad(relu(x).sum(), x, create_graph=True)[0].sum(), x)` gives zeros
+    instead of raising (a gradient penalty straight on a ReLU input).
+    """
+
+    reads_inputs = False     # only x's shape
+
+    def forward(self, g, x):
+        return g
+
+    def backward(self, gy):
+        x = self.inputs[1]
+        return gy, (self.zeros(x.shape, x.dtype) if x.requires_grad else None)
+
+
+def depends_on(g, x):
+    """`g` (a gradient built from x's kinks) recorded as depending on x (see DependsOn)
+    when a graph of the gradient is being recorded and `g` has none of its own; else `g`.
+
+    A gradient that already carries a graph (gy came from weights) is left as it is:
+    inputs reached only through the kinks then get no gradient (None) where PyTorch
+    gives zeros; the engine's tests rely on that (a penalty's None for batch norm's beta).
+    """
+    if grad_mode.enabled and x.requires_grad and not g.requires_grad:
+        return DependsOn()(g, x)
+    return g
+
+
+class PassThrough(Function):
+    """y = x.   gx = gy, recorded as depending on x (DependsOn).
+
+    Put in front of an op that is linear in x (avg_pool2d), whose gradient would
+    otherwise not involve x at all: then, as in PyTorch, that gradient taken with
+    create_graph=True can be differentiated with respect to x (to zeros).
+    """
+
+    reads_inputs = False
+
+    def forward(self, x):
+        return x
+
+    def backward(self, gy):
+        return depends_on(gy, self.inputs[0])
 
 
 # ------------------------------------------------------------------- arithmetic
@@ -178,7 +231,7 @@ class Abs(Function):
 
     def backward(self, gy):
         x, = self.inputs
-        return gy * constant(_xp(x.data).sign(x.data), x)
+        return depends_on(gy * constant(_xp(x.data).sign(x.data), x), x)
 
 
 class Sin(Function):
@@ -324,7 +377,7 @@ class ReLU(Function):
 
     def backward(self, gy):
         x, = self.inputs
-        return gy * constant(x.data > 0, x)
+        return depends_on(gy * constant(x.data > 0, x), x)
 
 
 class LeakyReLU(Function):
@@ -338,7 +391,7 @@ class LeakyReLU(Function):
 
     def backward(self, gy):
         x, = self.inputs
-        return gy * constant(_xp(x.data).where(x.data > 0, 1.0, self.slope), x)
+        return depends_on(gy * constant(_xp(x.data).where(x.data > 0, 1.0, self.slope), x), x)
 
 
 class ELU(Function):

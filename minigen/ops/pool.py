@@ -2,7 +2,7 @@
 
 Only max pooling needs a Function of its own: its backward sends each output gradient
 to the position that won the max, a scatter-add written with engine ops (GetItemGrad),
-so second derivatives work. Average pooling is a depthwise convolution with a constant
+so second derivatives work (the winners depend on x with derivative 0: `depends_on`). Average pooling is a depthwise convolution with a constant
 kernel and resizing is indexing (nearest) or two matrix products (bilinear): they are
 built from existing ops and inherit their derivatives.
 """
@@ -14,6 +14,7 @@ from minigen.tensor import Tensor
 from minigen.ops.shape import GetItemGrad, getitem, reshape, transpose
 from minigen.ops.conv import conv2d, _pair
 from minigen.ops.matmul import matmul
+from minigen.ops.elementwise import PassThrough, depends_on
 
 
 def _pool_geometry(op, x, kernel_size, stride, padding):
@@ -51,16 +52,18 @@ class MaxPool2d(Function):
         rows = xp.arange(self.out_hw[0]).reshape(-1, 1) * sh + winner // kw
         cols = xp.arange(self.out_hw[1]).reshape(1, -1) * sw + winner % kw
         self.padded_shape = padded.shape
-        self.flat_index = rows * padded.shape[3] + cols        # into the padded H*W plane
+        self.save_for_backward(rows * padded.shape[3] + cols)   # winners in the padded H*W plane
         return xp.take_along_axis(flat, winner[..., None], axis=-1)[..., 0]
 
     def backward(self, gy):
+        flat_index, = self.saved
         n, c, hp, wp = self.padded_shape
         xp = backend.get_array_module(gy.data)
-        index = (xp.arange(n).reshape(-1, 1, 1, 1), xp.arange(c).reshape(1, -1, 1, 1), self.flat_index)
+        index = (xp.arange(n).reshape(-1, 1, 1, 1), xp.arange(c).reshape(1, -1, 1, 1), flat_index)
         g_padded = reshape(GetItemGrad(index, (n, c, hp * wp))(gy), self.padded_shape)
         (ph, pw) = self.padding
-        return getitem(g_padded, (slice(None), slice(None), slice(ph, hp - ph), slice(pw, wp - pw)))
+        gx = getitem(g_padded, (slice(None), slice(None), slice(ph, hp - ph), slice(pw, wp - pw)))
+        return depends_on(gx, self.inputs[0])      # the winners depend on x (derivative 0)
 
 
 def max_pool2d(input, kernel_size, stride=None, padding=0):
@@ -78,7 +81,8 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, count_include_pad=Tru
     xp = backend.get_array_module(input.data)
     channels = input.shape[1]
     weight = Tensor(xp.full((channels, 1) + k, 1.0 / (k[0] * k[1]), dtype=input.dtype))
-    y = conv2d(input, weight, stride=s, padding=p, groups=channels)
+    # PassThrough: the gradient, linear in gy, is recorded as depending on the input too
+    y = conv2d(PassThrough()(input), weight, stride=s, padding=p, groups=channels)
     if count_include_pad or p == (0, 0):
         return y
     ones = Tensor(xp.ones((1, 1) + input.shape[2:], dtype=input.dtype))
