@@ -165,3 +165,30 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_paddi
 def conv_output_size(size, kernel, stride, padding, dilation=1):
     return (size + 2 * padding - dilation * (kernel - 1) - 1) // stride + 1
 
+
+
+# ------------------------------------------------------------------------ cases
+# Checked forward (against kernels/reference.py where given), first and second order
+# by the test-suite; collected by minigen/op_cases.py.
+from minigen.op_cases import OpCase  # noqa: E402
+
+
+def _np_conv2d(x, w, b=None, **settings):
+    from kernels import reference
+    y = reference.conv2d_forward(x, w, **settings)
+    return y if b is None else y + b.reshape(1, -1, 1, 1)
+
+
+CASES = [
+    OpCase("conv2d (stride 2, pad 1, bias)",
+           lambda x, w, b: conv2d(x, w, b, stride=2, padding=1), [(2, 3, 5, 5), (4, 3, 3, 3), (4,)],
+           reference=lambda x, w, b: _np_conv2d(x, w, b, stride=2, padding=1)),
+    OpCase("conv2d (dilation 2, groups 2)",
+           lambda x, w: conv2d(x, w, dilation=2, groups=2, padding=(1, 2)), [(1, 4, 5, 6), (2, 2, 2, 3)],
+           reference=lambda x, w: _np_conv2d(x, w, dilation=2, groups=2, padding=(1, 2))),
+    OpCase("conv_transpose2d (stride 2, output_padding 1)",
+           lambda x, w, b: conv_transpose2d(x, w, b, stride=2, padding=1, output_padding=1),
+           [(2, 3, 3, 3), (3, 2, 3, 3), (2,)]),
+    OpCase("conv_transpose2d (groups 2, dilation 2)",
+           lambda x, w: conv_transpose2d(x, w, groups=2, dilation=2), [(1, 4, 3, 2), (4, 1, 2, 2)]),
+]

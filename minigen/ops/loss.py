@@ -10,8 +10,9 @@ import numpy as np
 from minigen import backend
 from minigen.function import Function, ShapeError, user_line
 from minigen.tensor import Tensor
-from minigen.ops.elementwise import abs, clip, exp, log, log1p, softplus, constant, where, _only_needed
-from minigen.ops.reduce import log_softmax, sum as reduce_sum, mean as reduce_mean
+from minigen.ops import elementwise, reduce
+from minigen.ops.elementwise import clip, exp, log, log1p, softplus, constant, where, _only_needed
+from minigen.ops.reduce import log_softmax
 from minigen.ops.shape import getitem, reshape, transpose
 
 REDUCTIONS = ("mean", "sum", "none")
@@ -19,9 +20,9 @@ REDUCTIONS = ("mean", "sum", "none")
 
 def reduce_loss(loss, reduction):
     if reduction == "mean":
-        return reduce_mean(loss)
+        return reduce.mean(loss)
     if reduction == "sum":
-        return reduce_sum(loss)
+        return reduce.sum(loss)
     if reduction == "none":
         return loss
     raise ValueError(f"reduction must be one of {REDUCTIONS}, got {reduction!r}")
@@ -54,7 +55,7 @@ def mse_loss(input, target, reduction="mean"):
 
 def l1_loss(input, target, reduction="mean"):
     """|input - target|."""
-    return reduce_loss(abs(input - _as_target(target, input, "l1_loss")), reduction)
+    return reduce_loss(elementwise.abs(input - _as_target(target, input, "l1_loss")), reduction)
 
 
 LOG_FLOOR = -100.0        # PyTorch clamps the logs of binary_cross_entropy here
@@ -179,7 +180,7 @@ def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
             raise ValueError(f"nll_loss: every target is ignore_index ({ignore_index}) or has "
                              "weight 0, and the mean over no counted samples is undefined "
                              "(PyTorch returns nan); use reduction='sum' or 'none'")
-        return reduce_sum(loss) * (1.0 / total)
+        return reduce.sum(loss) * (1.0 / total)
     if reduction == "none":
         return reshape(loss, labels.shape if input.ndim == 2 else (input.shape[0],) + input.shape[2:])
     return reduce_loss(loss, reduction)
@@ -229,10 +230,10 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
         if weight is not None:
             w = weight.data if isinstance(weight, Tensor) else backend.as_array(weight, like=input.data)
             terms = terms * constant(w.reshape((1, classes) + (1,) * (input.ndim - 2)), input)
-        return reduce_loss(-reduce_sum(terms, axis=1), reduction)
+        return reduce_loss(-reduce.sum(terms, axis=1), reduction)
     loss = nll_loss(log_p, target, weight, ignore_index, reduction)
     if label_smoothing:
-        smooth = -reduce_mean(log_p, axis=1)
+        smooth = -reduce.mean(log_p, axis=1)
         loss = (1.0 - label_smoothing) * loss + label_smoothing * reduce_loss(smooth, reduction)
     return loss
 
@@ -273,5 +274,64 @@ def kl_normal(mu, logvar, mu2=None, logvar2=None, reduction="sum"):
         inv_var2 = exp(-logvar2) if isinstance(logvar2, Tensor) else math.exp(-logvar2)
         kl = 0.5 * (logvar2 - logvar + (exp(logvar) + diff * diff) * inv_var2 - 1.0)
     if reduction == "batchmean":
-        return reduce_sum(kl) * (1.0 / mu.shape[0])
+        return reduce.sum(kl) * (1.0 / mu.shape[0])
     return reduce_loss(kl, reduction)
+
+
+# ------------------------------------------------------------------------ cases
+# Every loss, with every input that can carry a gradient; checked forward (against
+# NumPy), first and second order by the test-suite; collected by minigen/op_cases.py.
+from minigen.op_cases import OpCase  # noqa: E402
+
+
+def _labels(*shape, classes=3):
+    return np.random.default_rng(7).integers(0, classes, shape)
+
+
+def _np_softplus(x):
+    return np.maximum(x, 0.0) + np.log1p(np.exp(-np.abs(x)))
+
+
+def _np_log_softmax(x, axis):
+    m = x.max(axis=axis, keepdims=True)
+    return x - m - np.log(np.exp(x - m).sum(axis=axis, keepdims=True))
+
+
+_NLL_TARGET = np.array([0, 2, -100, 1])
+
+
+def _np_nll_none(x):
+    picked = x[np.arange(4), np.where(_NLL_TARGET < 0, 0, _NLL_TARGET)]
+    return np.where(_NLL_TARGET == -100, 0.0, -picked)
+
+
+CASES = [
+    OpCase("mse_loss", mse_loss, [(3, 4), (3, 4)], reference=lambda x, t: ((x - t) ** 2).mean()),
+    OpCase("l1_loss (sum)", lambda x, t: l1_loss(x, t, reduction="sum"), [(3, 4), (3, 4)], ("away", "real"),
+           reference=lambda x, t: np.abs(x - t).sum()),
+    OpCase("binary_cross_entropy", binary_cross_entropy, [(3, 4), (3, 4)], "prob",
+           reference=lambda p, t: -(t * np.log(p) + (1 - t) * np.log(1 - p)).mean()),
+    OpCase("binary_cross_entropy_with_logits", binary_cross_entropy_with_logits,
+           [(3, 4), (3, 4)], ("real", "prob"), reference=lambda x, t: (_np_softplus(x) - t * x).mean()),
+    OpCase("binary_cross_entropy_with_logits (pos_weight, none)",
+           lambda x, t: binary_cross_entropy_with_logits(x, t, pos_weight=2.5, reduction="none"),
+           [(3, 4), (3, 4)], ("real", "prob"),
+           reference=lambda x, t: 2.5 * t * _np_softplus(-x) + (1 - t) * _np_softplus(x)),
+    OpCase("cross_entropy", lambda x: cross_entropy(x, _labels(5)), [(5, 3)],
+           reference=lambda x: -_np_log_softmax(x, 1)[np.arange(5), _labels(5)].mean()),
+    OpCase("cross_entropy (4-D, weights, label_smoothing)",
+           lambda x: cross_entropy(x, _labels(2, 2, 2), weight=np.array([1.0, 2.0, 0.5]),
+                                   label_smoothing=0.1), [(2, 3, 2, 2)]),
+    OpCase("cross_entropy (probability targets)", lambda x, t: cross_entropy(x, t), [(4, 3), (4, 3)],
+           ("real", "prob"), reference=lambda x, t: -(t * _np_log_softmax(x, 1)).sum(axis=1).mean()),
+    OpCase("nll_loss (ignore_index, none)",
+           lambda x: nll_loss(x, _NLL_TARGET, reduction="none"), [(4, 3)], reference=_np_nll_none),
+    OpCase("gaussian_nll_loss (full)", lambda x, t, v: gaussian_nll_loss(x, t, v, full=True),
+           [(3, 4), (3, 4), (3, 4)], ("real", "real", "positive"),
+           reference=lambda x, t, v: (0.5 * (np.log(v) + (x - t) ** 2 / v) + 0.5 * math.log(2 * math.pi)).mean()),
+    OpCase("kl_normal (standard prior)", lambda m, lv: kl_normal(m, lv, reduction="batchmean"),
+           [(3, 4), (3, 4)], reference=lambda m, lv: -0.5 * (1 + lv - m ** 2 - np.exp(lv)).sum() / 3),
+    OpCase("kl_normal (two Gaussians)", lambda m, lv, m2, lv2: kl_normal(m, lv, m2, lv2, reduction="mean"),
+           [(3, 4), (3, 4), (3, 4), (3, 4)],
+           reference=lambda m, lv, m2, lv2: (0.5 * (lv2 - lv + (np.exp(lv) + (m - m2) ** 2) / np.exp(lv2) - 1)).mean()),
+]

@@ -2,7 +2,7 @@
 from minigen.function import Function, ShapeError, user_line
 from minigen.tensor import Tensor
 from minigen.ops.shape import reshape, sum_to, transpose, squeeze, unsqueeze
-from minigen.ops.reduce import sum as reduce_sum
+from minigen.ops import reduce
 
 
 def _swap_last(x):
@@ -42,7 +42,7 @@ class Linear(Function):
         gw = MatMul()(transpose(gy2), reshape(x, (-1, x.shape[-1])))
         if len(self.inputs) == 2:
             return gx, gw
-        return gx, gw, reduce_sum(gy2, axis=0)
+        return gx, gw, reduce.sum(gy2, axis=0)
 
 
 def _constant_like(value, ref):
@@ -101,3 +101,19 @@ def linear(input, weight, bias=None):
         raise ShapeError(f"linear: bias of shape {bias.shape}, expected ({weight.shape[0]},) "
                          f"at {user_line()}")
     return Linear()(input, weight) if bias is None else Linear()(input, weight, bias)
+
+
+# ------------------------------------------------------------------------ cases
+# Checked forward (against NumPy), first and second order by the test-suite; collected
+# by minigen/op_cases.py.
+import numpy as np  # noqa: E402
+
+from minigen.op_cases import OpCase  # noqa: E402
+
+CASES = [
+    OpCase("matmul (2-D)", lambda a, b: a @ b, [(3, 4), (4, 2)], reference=np.matmul),
+    OpCase("matmul (batched, broadcast)", lambda a, b: a @ b, [(2, 1, 3, 4), (3, 4, 2)], reference=np.matmul),
+    OpCase("matmul (vector)", lambda a, b: a @ b, [(4,), (4, 3)], reference=np.matmul),
+    OpCase("linear", linear, [(5, 4), (3, 4), (3,)], reference=lambda x, w, b: x @ w.T + b),
+    OpCase("linear (no bias, 3-D input)", linear, [(2, 5, 4), (3, 4)], reference=lambda x, w: x @ w.T),
+]

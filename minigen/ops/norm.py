@@ -202,3 +202,65 @@ def dropout(input, p=0.5, training=True):
     gen = backend.generator(input.device)
     keep = gen.random(input.shape, dtype=input.dtype) >= p
     return input * Tensor(keep.astype(input.dtype) * input.dtype.type(1.0 / (1.0 - p)))
+
+
+# ------------------------------------------------------------------------ cases
+# Checked forward (against NumPy), first and second order by the test-suite; collected
+# by minigen/op_cases.py.
+import numpy as np  # noqa: E402
+
+from minigen.op_cases import OpCase  # noqa: E402
+
+
+def _dropout(x):
+    backend.manual_seed(3)   # the same mask at every evaluation
+    return dropout(x, p=0.4, training=True)
+
+
+def _batch_norm_train(x, w, b):
+    return batch_norm(x, None, None, w, b, training=True)
+
+
+_RUNNING_MEAN, _RUNNING_VAR = np.array([0.1, -0.2, 0.3]), np.array([0.5, 1.5, 2.0])
+
+
+def _batch_norm_eval(x, w, b):
+    return batch_norm(x, _RUNNING_MEAN, _RUNNING_VAR, w, b, training=False)
+
+
+def _np_normalize(x, axes, eps=1e-5):
+    return (x - x.mean(axis=axes, keepdims=True)) / np.sqrt(x.var(axis=axes, keepdims=True) + eps)
+
+
+def _np_channel(v, ndim):
+    return v.reshape((1, -1) + (1,) * (ndim - 2))
+
+
+def _np_batch_norm_train(x, w, b):
+    axes = (0,) + tuple(range(2, x.ndim))
+    return _np_normalize(x, axes) * _np_channel(w, x.ndim) + _np_channel(b, x.ndim)
+
+
+def _np_batch_norm_eval(x, w, b):
+    xhat = (x - _np_channel(_RUNNING_MEAN, x.ndim)) / np.sqrt(_np_channel(_RUNNING_VAR, x.ndim) + 1e-5)
+    return xhat * _np_channel(w, x.ndim) + _np_channel(b, x.ndim)
+
+
+def _np_group_norm(x, groups, w, b):
+    n, c = x.shape[:2]
+    xhat = _np_normalize(x.reshape(n, groups, -1), (2,)).reshape(x.shape)
+    return xhat * _np_channel(w, x.ndim) + _np_channel(b, x.ndim)
+
+
+CASES = [
+    OpCase("batch_norm (training, 4-D)", _batch_norm_train, [(4, 3, 2, 2), (3,), (3,)],
+           reference=_np_batch_norm_train),
+    OpCase("batch_norm (training, 2-D)", _batch_norm_train, [(5, 3), (3,), (3,)], reference=_np_batch_norm_train),
+    OpCase("batch_norm (eval)", _batch_norm_eval, [(2, 3, 2, 2), (3,), (3,)], reference=_np_batch_norm_eval),
+    OpCase("layer_norm", lambda x, w, b: layer_norm(x, (4,), w, b), [(3, 4), (4,), (4,)],
+           reference=lambda x, w, b: _np_normalize(x, (1,)) * w + b),
+    OpCase("group_norm", lambda x, w, b: group_norm(x, 2, w, b), [(2, 4, 2, 2), (4,), (4,)],
+           reference=lambda x, w, b: _np_group_norm(x, 2, w, b)),
+    OpCase("instance_norm", lambda x: instance_norm(x), [(2, 2, 3, 2)], reference=lambda x: _np_normalize(x, (2, 3))),
+    OpCase("dropout", _dropout, [(4, 5)]),
+]

@@ -141,3 +141,34 @@ def upsample(input, size=None, scale_factor=None, mode="nearest", align_corners=
 
 
 
+
+
+# ------------------------------------------------------------------------ cases
+# Checked forward (against NumPy), first and second order by the test-suite; collected
+# by minigen/op_cases.py.
+from minigen.op_cases import OpCase  # noqa: E402
+
+
+def _np_pool(x, k, s, p, reduce, fill):
+    """Windows of (N, C, H, W) padded with `fill`, reduced by `reduce` (NumPy reference)."""
+    padded = np.pad(x, ((0, 0), (0, 0), (p, p), (p, p)), constant_values=fill)
+    windows = np.lib.stride_tricks.sliding_window_view(padded, (k, k), axis=(2, 3))[:, :, ::s, ::s]
+    return reduce(windows, axis=(-2, -1))
+
+
+CASES = [
+    OpCase("max_pool2d (2x2)", lambda x: max_pool2d(x, 2), [(2, 2, 4, 5)], "distinct",
+           reference=lambda x: _np_pool(x[..., :4], 2, 2, 0, np.max, -np.inf)),
+    OpCase("max_pool2d (3x3, stride 2, pad 1)", lambda x: max_pool2d(x, 3, 2, 1), [(1, 2, 5, 5)], "distinct",
+           reference=lambda x: _np_pool(x, 3, 2, 1, np.max, -np.inf)),
+    OpCase("avg_pool2d (3x3, stride 2, pad 1, count_include_pad=False)",
+           lambda x: avg_pool2d(x, 3, 2, 1, count_include_pad=False), [(1, 2, 5, 4)],
+           reference=lambda x: _np_pool(x, 3, 2, 1, np.nanmean, np.nan)[..., :2]),
+    OpCase("interpolate (nearest, x2)", lambda x: interpolate(x, scale_factor=2) ** 2, [(1, 2, 2, 3)],
+           reference=lambda x: x.repeat(2, axis=2).repeat(2, axis=3) ** 2),
+    OpCase("interpolate (nearest, size 5x4)", lambda x: interpolate(x, size=(5, 4)), [(1, 1, 3, 3)],
+           reference=lambda x: x[:, :, [0, 0, 1, 1, 2]][:, :, :, [0, 0, 1, 2]]),
+    OpCase("interpolate (bilinear)", lambda x: interpolate(x, size=(5, 3), mode="bilinear"), [(1, 2, 3, 4)]),
+    OpCase("interpolate (bilinear, align_corners)",
+           lambda x: interpolate(x, scale_factor=2, mode="bilinear", align_corners=True), [(1, 1, 2, 3)]),
+]

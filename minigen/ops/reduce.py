@@ -20,6 +20,7 @@ from minigen import backend
 from minigen.function import Function, ShapeError, user_line
 from minigen.tensor import Tensor
 from minigen.ops.shape import broadcast_to, reshape, one_of
+from minigen.ops import elementwise
 from minigen.ops.elementwise import constant, exp
 
 
@@ -327,20 +328,19 @@ def norm(x, p=2, dim=None, keepdim=False):
     """The p-norm over `dim` (all elements when None): (sum |x|^p)^(1/p); p may be 'fro'
     (= 2), inf or -inf. Built from abs, pow and sum, so its gradient follows from theirs
     (at x = 0 the 2-norm's gradient is NaN, where PyTorch gives 0)."""
-    from minigen.ops.elementwise import abs as absolute, sqrt
     if p == "fro":
         p = 2
     if p == np.inf:
-        return amax(absolute(x), dim, keepdim)
+        return amax(elementwise.abs(x), dim, keepdim)
     if p == -np.inf:
-        return amin(absolute(x), dim, keepdim)
+        return amin(elementwise.abs(x), dim, keepdim)
     if p == 2:
-        return sqrt(sum(x * x, dim, keepdim))
+        return elementwise.sqrt(sum(x * x, dim, keepdim))
     if p == 1:
-        return sum(absolute(x), dim, keepdim)
+        return sum(elementwise.abs(x), dim, keepdim)
     if not isinstance(p, (int, float)) or p <= 0:
         raise ValueError(f"norm: p must be a positive number, 'fro', inf or -inf; got {p!r}")
-    return sum(absolute(x) ** float(p), dim, keepdim) ** (1.0 / p)
+    return sum(elementwise.abs(x) ** float(p), dim, keepdim) ** (1.0 / p)
 
 
 def all(x, dim=None, keepdim=False):
@@ -351,3 +351,37 @@ def all(x, dim=None, keepdim=False):
 def any(x, dim=None, keepdim=False):
     """True where some element along dim is nonzero (a bool tensor outside the graph)."""
     return Tensor(x.data.any(axis=dim if dim is None else _axes(dim, x.ndim, "any"), keepdims=keepdim))
+
+
+# ------------------------------------------------------------------------ cases
+# Checked forward (against NumPy), first and second order by the test-suite; collected
+# by minigen/op_cases.py (see there for the domains).
+from minigen.op_cases import OpCase  # noqa: E402
+
+
+def _np_log_softmax(x, axis):
+    m = x.max(axis=axis, keepdims=True)
+    return x - m - np.log(np.exp(x - m).sum(axis=axis, keepdims=True))
+
+
+CASES = [
+    OpCase("sum (all)", lambda x: x.sum(), [(3, 4)], reference=np.sum),
+    OpCase("sum (axis=1, keepdims)", lambda x: x.sum(axis=1, keepdims=True), [(3, 4, 2)],
+           reference=lambda x: x.sum(axis=1, keepdims=True)),
+    OpCase("mean (axis=(0, 2))", lambda x: x.mean(axis=(0, 2)), [(3, 4, 2)], reference=lambda x: x.mean(axis=(0, 2))),
+    OpCase("var (axis=0, biased)", lambda x: x.var(axis=0, ddof=0), [(4, 3)], reference=lambda x: x.var(axis=0)),
+    OpCase("var (unbiased, keepdim)", lambda x: x.var(dim=1, keepdim=True), [(3, 4)],
+           reference=lambda x: x.var(axis=1, ddof=1, keepdims=True)),
+    OpCase("std (dim=1)", lambda x: x.std(dim=1), [(3, 4)], reference=lambda x: x.std(axis=1, ddof=1)),
+    OpCase("max (dim=1, values)", lambda x: x.max(dim=1).values, [(3, 4)], "distinct",
+           reference=lambda x: x.max(axis=1)),
+    OpCase("amax (axis=(0, 1))", lambda x: x.amax(axis=(0, 1)), [(3, 4, 2)], "distinct",
+           reference=lambda x: x.max(axis=(0, 1))),
+    OpCase("min (all)", lambda x: x.min(), [(3, 4)], "distinct", reference=np.min),
+    OpCase("logsumexp (axis=-1)", lambda x: logsumexp(x, axis=-1), [(3, 4)],
+           reference=lambda x: np.log(np.exp(x).sum(axis=-1))),
+    OpCase("softmax (axis=1)", lambda x: softmax(x, axis=1), [(3, 4)],
+           reference=lambda x: np.exp(_np_log_softmax(x, 1))),
+    OpCase("log_softmax (axis=0)", lambda x: log_softmax(x, axis=0), [(3, 4)],
+           reference=lambda x: _np_log_softmax(x, 0)),
+]

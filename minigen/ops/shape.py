@@ -5,8 +5,6 @@ becomes summing, slicing becomes scattering into zeros, concatenating becomes
 splitting. Each pair is written so that the backward op's own backward is the forward
 op again, which is why second derivatives through them are exact.
 """
-import builtins
-
 import numpy as np
 
 from minigen import backend
@@ -226,7 +224,7 @@ def transpose(x, *dims):
     transpose(x, 0, 1) here swaps, as in PyTorch.
     """
     if len(dims) == 2 and all(isinstance(d, (int, np.integer)) for d in dims):
-        d0, d1 = (_normalize_axis(int(d), builtins.max(x.ndim, 1), "transpose") for d in dims)
+        d0, d1 = (_normalize_axis(int(d), max(x.ndim, 1), "transpose") for d in dims)
         if d0 == d1:
             return x
         order = list(range(x.ndim))
@@ -335,7 +333,7 @@ def split(x, split_size_or_sections, dim=None, *, axis=None):
         sizes = [size] * (n // size) + ([n % size] if n % size else [])
     else:
         sizes = [int(k) for k in split_size_or_sections]
-        if builtins.sum(sizes) != n or builtins.min(sizes, default=0) < 0:
+        if sum(sizes) != n or min(sizes, default=0) < 0:
             raise ShapeError(f"split: piece lengths {sizes} do not add up to the length {n} of "
                              f"dim {axis} (shape {x.shape}) at {user_line()}")
     return Split(list(np.cumsum(sizes)[:-1]), axis)(x)
@@ -362,7 +360,7 @@ def chunk(x, chunks, dim=0):
     n = x.shape[_normalize_axis(dim, x.ndim, "chunk")]
     if int(chunks) <= 0:
         raise ShapeError(f"chunk: needs at least one piece, got {chunks} at {user_line()}")
-    return split(x, builtins.max(-(-n // int(chunks)), 1), dim)
+    return split(x, max(-(-n // int(chunks)), 1), dim)
 
 
 def pad(x, pad_width, value=0.0):
@@ -393,7 +391,7 @@ def squeeze(x, dim=None, *, axis=None):
     if axis is None:
         return reshape(x, tuple(n for n in x.shape if n != 1))
     axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
-    axes = {_normalize_axis(int(a), builtins.max(x.ndim, 1), "squeeze") for a in axes}
+    axes = {_normalize_axis(int(a), max(x.ndim, 1), "squeeze") for a in axes}
     return reshape(x, tuple(n for i, n in enumerate(x.shape) if not (i in axes and n == 1)))
 
 
@@ -445,3 +443,34 @@ def repeat_interleave(x, repeats, dim=None):
     target = x.shape[:dim + 1] + (int(repeats),) + x.shape[dim + 1:]
     merged = x.shape[:dim] + (x.shape[dim] * int(repeats),) + x.shape[dim + 1:]
     return reshape(broadcast_to(spread, target), merged)
+
+
+# ------------------------------------------------------------------------ cases
+# Checked forward (against NumPy), first and second order by the test-suite; collected
+# by minigen/op_cases.py.
+from minigen.op_cases import OpCase  # noqa: E402
+
+CASES = [
+    OpCase("reshape", lambda x: x.reshape(4, 3) * x.reshape(4, 3), [(3, 4)], reference=lambda x: x.reshape(4, 3) ** 2),
+    OpCase("transpose", lambda x: x.transpose(2, 0, 1), [(2, 3, 4)], reference=lambda x: x.transpose(2, 0, 1)),
+    OpCase("broadcast_to", lambda x: broadcast_to(x, (2, 3, 4)), [(3, 1)],
+           reference=lambda x: np.broadcast_to(x, (2, 3, 4))),
+    OpCase("squeeze / unsqueeze / flatten",
+           lambda x: x.unsqueeze(0).squeeze(0).flatten() ** 2, [(2, 3)], reference=lambda x: x.reshape(-1) ** 2),
+    OpCase("getitem (slices)", lambda x: x[1:, ::2], [(3, 4)], reference=lambda x: x[1:, ::2]),
+    OpCase("getitem (repeated integer index)", lambda x: x[np.array([0, 2, 0, 0])], [(3, 4)],
+           reference=lambda x: x[[0, 2, 0, 0]]),
+    OpCase("getitem (boolean mask)", lambda x: x[np.array([True, False, True])], [(3, 4)],
+           reference=lambda x: x[[0, 2]]),
+    OpCase("concatenate", lambda a, b: concatenate([a, b], axis=1), [(2, 3), (2, 2)],
+           reference=lambda a, b: np.concatenate([a, b], axis=1)),
+    OpCase("stack", lambda a, b: stack([a, b], axis=-1), [(2, 3), (2, 3)],
+           reference=lambda a, b: np.stack([a, b], axis=-1)),
+    OpCase("split", lambda x: split(x, [1, 2, 1], dim=1), [(2, 4)],
+           reference=lambda x: tuple(np.split(x, [1, 3], axis=1))),
+    OpCase("repeat (tile)", lambda x: x.repeat(2, 1, 3), [(2, 3)], reference=lambda x: np.tile(x, (2, 1, 3))),
+    OpCase("transpose (swap two dims)", lambda x: x.transpose(0, 2), [(2, 3, 4)],
+           reference=lambda x: np.swapaxes(x, 0, 2)),
+    OpCase("pad", lambda x: pad(x, ((1, 0), (2, 1)), value=0.5), [(2, 3)],
+           reference=lambda x: np.pad(x, ((1, 0), (2, 1)), constant_values=0.5)),
+]
