@@ -18,10 +18,12 @@ So the three classes below close under differentiation, and gradients of any ord
 through a convolution are exact. The array work is done by `kernels` (Numba on the
 CPU, Numba CUDA on the GPU, a NumPy reference).
 """
+
 import kernels
 
 from minigen.function import Function, ShapeError, user_line
-from minigen.ops.reduce import sum as reduce_sum
+
+from minigen.ops import reduce
 
 
 def _pair(v, name, op):
@@ -45,7 +47,7 @@ class _ConvParams:
 
 
 def _bias_grad(gy):
-    return reduce_sum(gy, axis=(0, 2, 3))
+    return reduce.sum(gy, axis=(0, 2, 3))
 
 
 class Conv2d(_ConvParams, Function):
@@ -122,7 +124,12 @@ def _check_conv_inputs(op, x, w, b, groups, in_channels):
 
 
 def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
-    """torch.nn.functional.conv2d: input (N, C, H, W), weight (O, C/groups, kh, kw), bias (O,)."""
+    """y[n, o, i, j] = sum over c, p, q of w[o, c, p, q] x[n, c, s i + d p - pad, s j + d q - pad] + b[o].
+
+    dy/dx = conv_transpose2d(gy, w), dy/dw = the correlation of x with gy (Conv2dGradWeight),
+    dy/db = sum of gy.
+
+    torch.nn.functional.conv2d: input (N, C, H, W), weight (O, C/groups, kh, kw), bias (O,)."""
     stride, padding, dilation = (_pair(v, n, "conv2d") for v, n in
                                  ((stride, "stride"), (padding, "padding"), (dilation, "dilation")))
     _check_conv_inputs("conv2d", input, weight, bias, groups, weight.shape[1] * groups)
@@ -140,7 +147,11 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
 
 def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
                      dilation=1):
-    """torch.nn.functional.conv_transpose2d: weight (C_in, C_out/groups, kh, kw).
+    """y = the transpose (adjoint) of conv2d applied to x: each input pixel adds w times itself to its window.
+
+    dy/dx = conv2d(gy, w), dy/dw = the correlation of gy with x (Conv2dGradWeight), dy/db = sum of gy.
+
+    torch.nn.functional.conv_transpose2d: weight (C_in, C_out/groups, kh, kw).
 
     Output size: (H - 1) * stride - 2 * padding + dilation * (k - 1) + output_padding + 1.
     """
@@ -164,7 +175,6 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_paddi
 
 def conv_output_size(size, kernel, stride, padding, dilation=1):
     return (size + 2 * padding - dilation * (kernel - 1) - 1) // stride + 1
-
 
 
 # ------------------------------------------------------------------------ cases

@@ -1,4 +1,3 @@
-
 """Elementwise operations: arithmetic, exp/log, activations.
 
 Each class computes y = f(x) in `forward` on arrays and the vector-Jacobian product

@@ -3,16 +3,23 @@
 Every loss takes `reduction`: 'mean' (default), 'sum', or 'none' (one value per
 element or sample), with PyTorch's argument names.
 """
+
 import math
 
 import numpy as np
 
 from minigen import backend
+
 from minigen.function import Function, ShapeError, user_line
+
 from minigen.tensor import Tensor
+
 from minigen.ops import elementwise, reduce
+
 from minigen.ops.elementwise import clip, exp, log, log1p, softplus, constant, where, _only_needed
+
 from minigen.ops.reduce import log_softmax
+
 from minigen.ops.shape import getitem, reshape, transpose
 
 REDUCTIONS = ("mean", "sum", "none")
@@ -48,17 +55,26 @@ def _as_target(target, like, op):
 
 
 def mse_loss(input, target, reduction="mean"):
-    """(input - target)^2."""
+    """loss = mean((input - target)^2) (or sum / none).
+
+    dloss/dinput = 2 (input - target) / n, dloss/dtarget = -dloss/dinput.
+
+    (input - target)^2."""
     diff = input - _as_target(target, input, "mse_loss")
     return reduce_loss(diff * diff, reduction)
 
 
 def l1_loss(input, target, reduction="mean"):
-    """|input - target|."""
+    """loss = mean(|input - target|) (or sum / none).
+
+    dloss/dinput = sign(input - target) / n; d2loss/dinput2 = 0.
+
+    |input - target|."""
     return reduce_loss(elementwise.abs(input - _as_target(target, input, "l1_loss")), reduction)
 
 
 LOG_FLOOR = -100.0        # PyTorch clamps the logs of binary_cross_entropy here
+
 BCE_EPS = 1e-12          # ... and bounds the denominator of its gradient by this
 
 
@@ -106,7 +122,11 @@ def _log_floor(x, log_fn):
 
 
 def binary_cross_entropy(input, target, weight=None, reduction="mean"):
-    """-(t log p + (1 - t) log(1 - p)) for probabilities p; logs are clamped at -100 and
+    """loss = -mean(t log p + (1 - t) log(1 - p)), the logs clamped at -100.
+
+    dloss/dp = (p - t) / (p (1 - p)) / n, dloss/dt = (log(1 - p) - log p) / n.
+
+    -(t log p + (1 - t) log(1 - p)) for probabilities p; logs are clamped at -100 and
     the gradient in p is bounded like PyTorch's (see BinaryCrossEntropy).
 
     Prefer binary_cross_entropy_with_logits: it never takes the log of 0.
@@ -122,7 +142,11 @@ def binary_cross_entropy(input, target, weight=None, reduction="mean"):
 
 
 def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean", pos_weight=None):
-    """Binary cross-entropy of sigmoid(x) against t, computed stably from the logit x:
+    """loss = mean(softplus(x) - t x) (with pos_weight w: w t softplus(-x) + (1 - t) softplus(x)).
+
+    dloss/dx = (sigmoid(x) - t) / n without pos_weight; dloss/dt = -x / n.
+
+    Binary cross-entropy of sigmoid(x) against t, computed stably from the logit x:
 
         -(t log sigmoid(x) + (1 - t) log(1 - sigmoid(x))) = softplus(x) - t x
 
@@ -148,7 +172,11 @@ def _class_axis_last(x):
 
 
 def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
-    """-input[n, target[n]] for log-probabilities `input` (N, C) or (N, C, d1, ...).
+    """loss = -mean over the batch of input[n, target[n]] (weighted; ignore_index skipped).
+
+    dloss/dinput[n, c] = -1 / n where c = target[n], else 0.
+
+    -input[n, target[n]] for log-probabilities `input` (N, C) or (N, C, d1, ...).
 
     target holds integer class indices (N) or (N, d1, ...). With class weights w, 'mean'
     divides by the sum of w[target] over the counted samples (as PyTorch does).
@@ -194,7 +222,11 @@ def _check_not_empty_mean(input, reduction, op):
 
 
 def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean", label_smoothing=0.0):
-    """Softmax cross-entropy of raw scores `input` (N, C, ...).
+    """loss = nll_loss(log_softmax(input), target) (or -sum(t log_softmax) for probability targets).
+
+    dloss/dinput = (softmax(input) - onehot(target)) / n.
+
+    Softmax cross-entropy of raw scores `input` (N, C, ...).
 
     target: integer class indices (N, ...) -> nll_loss(log_softmax(input, axis=1), target);
     or, as in PyTorch, class probabilities of the input's shape (float) ->
@@ -239,7 +271,11 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
 
 
 def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean"):
-    """Negative log-likelihood of target under N(input, var):
+    """loss = mean(0.5 (log var + (input - target)^2 / var)) (+ 0.5 log(2 pi) when full).
+
+    dloss/dinput = (input - target) / (var n), dloss/dvar = 0.5 (1 / var - (input - target)^2 / var^2) / n.
+
+    Negative log-likelihood of target under N(input, var):
 
         0.5 (log max(var, eps) + (input - target)^2 / max(var, eps))  [+ 0.5 log(2 pi) if full]
     """
@@ -255,7 +291,12 @@ def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean"
 
 
 def kl_normal(mu, logvar, mu2=None, logvar2=None, reduction="sum"):
-    """Analytic KL( N(mu, exp(logvar)) || N(mu2, exp(logvar2)) ) of diagonal Gaussians, per element:
+    """KL(N(mu, exp(logvar)) || N(mu2, exp(logvar2))), N(0, 1) when mu2, logvar2 are None:
+    0.5 (logvar2 - logvar + (exp(logvar) + (mu - mu2)^2) / exp(logvar2) - 1).
+
+    dKL/dmu = (mu - mu2) / exp(logvar2), dKL/dlogvar = 0.5 (exp(logvar - logvar2) - 1).
+
+    Analytic KL( N(mu, exp(logvar)) || N(mu2, exp(logvar2)) ) of diagonal Gaussians, per element:
 
         0.5 (logvar2 - logvar + (exp(logvar) + (mu - mu2)^2) / exp(logvar2) - 1)
 

@@ -2,18 +2,26 @@
 
 Only max pooling needs a Function of its own: its backward sends each output gradient
 to the position that won the max, a scatter-add written with engine ops (GetItemGrad),
-so second derivatives work (the winners depend on x with derivative 0: `depends_on`). Average pooling is a depthwise convolution with a constant
-kernel and resizing is indexing (nearest) or two matrix products (bilinear): they are
-built from existing ops and inherit their derivatives.
+so second derivatives work (the winners depend on x with derivative 0: `depends_on`).
+Average pooling is a depthwise convolution with a constant kernel and resizing is
+indexing (nearest) or two matrix products (bilinear): they are built from existing ops
+and inherit their derivatives.
 """
+
 import numpy as np
 
 from minigen import backend
+
 from minigen.function import Function, ShapeError, user_line
+
 from minigen.tensor import Tensor
+
 from minigen.ops.shape import GetItemGrad, getitem, reshape, transpose
+
 from minigen.ops.conv import conv2d, _pair
+
 from minigen.ops.matmul import matmul
+
 from minigen.ops.elementwise import PassThrough, depends_on
 
 
@@ -67,13 +75,21 @@ class MaxPool2d(Function):
 
 
 def max_pool2d(input, kernel_size, stride=None, padding=0):
-    """torch.nn.functional.max_pool2d (no dilation, floor mode)."""
+    """y[n, c, i, j] = max of x over the window at (i, j).
+
+    dy/dx = 1 at each window's maximum, 0 elsewhere (overlapping windows add); d2y/dx2 = 0.
+
+    torch.nn.functional.max_pool2d (no dilation, floor mode)."""
     k, s, p, out = _pool_geometry("max_pool2d", input, kernel_size, stride, padding)
     return MaxPool2d(k, s, p, out)(input)
 
 
 def avg_pool2d(input, kernel_size, stride=None, padding=0, count_include_pad=True):
-    """torch.nn.functional.avg_pool2d as a depthwise convolution with weights 1 / (kh kw).
+    """y[n, c, i, j] = mean of x over the window at (i, j) (a depthwise conv2d).
+
+    dy/dx = 1 / (kh kw) for each window that contains x (or 1 / real pixels); d2y/dx2 = 0.
+
+    torch.nn.functional.avg_pool2d as a depthwise convolution with weights 1 / (kh kw).
 
     count_include_pad=False divides by the number of real (unpadded) pixels instead.
     """
@@ -138,9 +154,6 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
 
 def upsample(input, size=None, scale_factor=None, mode="nearest", align_corners=None):
     return interpolate(input, size, scale_factor, mode, align_corners)
-
-
-
 
 
 # ------------------------------------------------------------------------ cases

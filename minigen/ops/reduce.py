@@ -11,16 +11,23 @@ A reduction's gradient has the reduced shape; `_expand` puts the reduced axes ba
 (size 1) and broadcasts to the input's shape, so every input element receives the
 gradient of the value it contributed to.
 """
+
 import builtins
+
 from collections import namedtuple
 
 import numpy as np
 
 from minigen import backend
+
 from minigen.function import Function, ShapeError, user_line
+
 from minigen.tensor import Tensor
+
 from minigen.ops.shape import broadcast_to, reshape, one_of
+
 from minigen.ops import elementwise
+
 from minigen.ops.elementwise import constant, exp
 
 
@@ -52,6 +59,29 @@ def _count(shape, axes):
     return int(np.prod([shape[a] for a in axes])) if axes else 1
 
 
+def _reduce(cls, name, x, axis, keepdims, *extra):
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{name}: expected a Tensor, got {type(x).__name__}")
+    axes = _axes(axis, x.ndim, name)
+    return cls(axes, bool(keepdims), *extra)(x)
+
+
+def _correction(op, correction, unbiased, ddof, axis):
+    """How many degrees of freedom var/std subtract: PyTorch's default 1 (unbiased).
+
+    NumPy's spelling `axis=` without a correction is refused: np.var(a, axis=0) is the
+    biased estimate, torch.var(x, dim=0) the unbiased one, and code written with NumPy's
+    habits would otherwise change its numbers silently.
+    """
+    if axis is not None and correction is None and unbiased is None and ddof is None:
+        raise TypeError(f"{op}(axis=...): NumPy's default is the biased estimate (ddof=0), "
+                        f"PyTorch's the unbiased one (correction=1); say which: ddof=0 or "
+                        f"ddof=1 (or use dim=, which means PyTorch's unbiased default)")
+    if unbiased is not None:
+        unbiased = int(bool(unbiased))
+    return int(one_of(op, 1, correction=correction, unbiased=unbiased, ddof=ddof))
+
+
 class Sum(Function):
     """y = sum of x over `axes`.   gx = gy broadcast back over those axes."""
 
@@ -63,6 +93,15 @@ class Sum(Function):
 
     def backward(self, gy):
         return _expand(gy, self.inputs[0].shape, self.axes)
+
+
+def sum(x, dim=None, keepdim=None, *, axis=None, keepdims=None):
+    """y = sum of x over dim (all elements when None).
+
+    dy/dx = 1 for every summed element (the gradient broadcast back).
+    """
+    return _reduce(Sum, "sum", x, one_of("sum", dim=dim, axis=axis),
+                   one_of("sum", False, keepdim=keepdim, keepdims=keepdims))
 
 
 class Mean(Function):
@@ -77,6 +116,15 @@ class Mean(Function):
     def backward(self, gy):
         x, = self.inputs
         return _expand(gy, x.shape, self.axes) * (1.0 / _count(x.shape, self.axes))
+
+
+def mean(x, dim=None, keepdim=None, *, axis=None, keepdims=None):
+    """y = mean of x over dim (n elements each).
+
+    dy/dx = 1 / n (the gradient broadcast back).
+    """
+    return _reduce(Mean, "mean", x, one_of("mean", dim=dim, axis=axis),
+                   one_of("mean", False, keepdim=keepdim, keepdims=keepdims))
 
 
 class Var(Function):
@@ -96,6 +144,20 @@ class Var(Function):
         centred = x - mean(x, self.axes, keepdims=True)
         scale = 2.0 / (_count(x.shape, self.axes) - self.ddof)
         return _expand(gy, x.shape, self.axes) * centred * scale
+
+
+def var(x, dim=None, unbiased=None, keepdim=None, *, correction=None, ddof=None, axis=None,
+        keepdims=None):
+    """y = sum((x - mean)^2) / (n - correction).
+
+    dy/dx = 2 (x - mean) / (n - correction).
+
+    Variance sum((x - mean)^2) / (n - correction), unbiased (correction=1) by default
+    like torch.var; `unbiased=False`, `correction=0` or NumPy's `ddof=0` give the biased one
+    (np.var's default). NumPy's `axis=` needs an explicit ddof (see `_correction`)."""
+    return _reduce(Var, "var", x, one_of("var", dim=dim, axis=axis),
+                   one_of("var", False, keepdim=keepdim, keepdims=keepdims),
+                   _correction("var", correction, unbiased, ddof, axis))
 
 
 class _Extreme(Function):
@@ -125,6 +187,45 @@ class Max(_Extreme):
         return x.max(axis=self.axes, keepdims=self.keepdims)
 
 
+def _extreme(cls, name, x, dim, keepdim, axis, keepdims):
+    from minigen.ops.elementwise import maximum, minimum
+    if isinstance(dim, Tensor):     # torch.max(a, b): the elementwise maximum
+        return (maximum if cls is Max else minimum)(x, dim)
+    if axis is not None:    # NumPy's spelling, whose meaning differs: say which one is meant
+        raise TypeError(f"{name}(axis=...): np.{name}(a, axis) gives the values, torch.{name}(x, dim) "
+                        f"(values, indices); use a{name}(x, axis=...) for the values alone, or "
+                        f"dim= for both")
+    keep = one_of(name, False, keepdim=keepdim, keepdims=keepdims)
+    if dim is None:
+        return _reduce(cls, name, x, None, keep)
+    if not isinstance(dim, (int, np.integer)):
+        raise TypeError(f"{name}: dim must be one int (the result has indices); for the "
+                        f"values over several dims use a{name}(x, dim={dim!r})")
+    values = _reduce(cls, name, x, dim, keep)
+    arg = argmax if cls is Max else argmin
+    return ValuesIndices(values, arg(x, dim, keep))
+
+
+def max(x, dim=None, keepdim=None, *, axis=None, keepdims=None):
+    """y = max of x over dim.
+
+    dy/dx = 1 at the maximum, 0 elsewhere (k tied maxima: 1/k each).
+
+    torch.max: max(x) is the largest value; max(x, dim) is (values, indices) along dim;
+    max(x, other_tensor) is the elementwise maximum. (np.max(a, axis) is `amax`.)"""
+    return _extreme(Max, "max", x, dim, keepdim, axis, keepdims)
+
+
+def amax(x, dim=None, keepdim=None, *, axis=None, keepdims=None):
+    """y = max of x over dim.
+
+    dy/dx = 1 at the maximum, 0 elsewhere (k tied maxima: 1/k each).
+
+    The largest values over `dim` (an int or a tuple), without indices (np.max)."""
+    return _reduce(Max, "amax", x, one_of("amax", dim=dim, axis=axis),
+                   one_of("amax", False, keepdim=keepdim, keepdims=keepdims))
+
+
 class Min(_Extreme):
     """y = min of x over `axes`.   gx = gy where x is the minimum (ties share)."""
 
@@ -132,6 +233,25 @@ class Min(_Extreme):
 
     def forward(self, x):
         return x.min(axis=self.axes, keepdims=self.keepdims)
+
+
+def min(x, dim=None, keepdim=None, *, axis=None, keepdims=None):
+    """y = min of x over dim.
+
+    dy/dx = 1 at the minimum, 0 elsewhere (k tied minima: 1/k each).
+
+    torch.min: like `max` (values and indices along a dim); np.min(a, axis) is `amin`."""
+    return _extreme(Min, "min", x, dim, keepdim, axis, keepdims)
+
+
+def amin(x, dim=None, keepdim=None, *, axis=None, keepdims=None):
+    """y = min of x over dim.
+
+    dy/dx = 1 at the minimum, 0 elsewhere (k tied minima: 1/k each).
+
+    The smallest values over `dim` (an int or a tuple), without indices (np.min)."""
+    return _reduce(Min, "amin", x, one_of("amin", dim=dim, axis=axis),
+                   one_of("amin", False, keepdim=keepdim, keepdims=keepdims))
 
 
 class LogSumExp(Function):
@@ -156,6 +276,15 @@ class LogSumExp(Function):
         return _expand(gy, x.shape, self.axes) * exp(x - y)
 
 
+def logsumexp(x, dim=None, keepdim=None, *, axis=None, keepdims=None):
+    """y = log(sum(exp(x))) over dim (computed as m + log(sum(exp(x - m))), m = max x).
+
+    dy/dx = exp(x - y) = softmax(x).
+    """
+    return _reduce(LogSumExp, "logsumexp", x, one_of("logsumexp", dim=dim, axis=axis),
+                   one_of("logsumexp", False, keepdim=keepdim, keepdims=keepdims))
+
+
 class Softmax(Function):
     """y = exp(x) / sum(exp(x)) along `axis`.   gx = y * (gy - sum(gy * y))."""
 
@@ -170,6 +299,15 @@ class Softmax(Function):
     def backward(self, gy):
         y = self.output()
         return y * (gy - sum(gy * y, self.axis, keepdims=True))
+
+
+def softmax(x, dim=None, *, axis=None):
+    """y = exp(x) / sum(exp(x)) over dim.
+
+    dy_i/dx_j = y_i (delta_ij - y_j); the VJP is y (gy - sum(gy y)).
+    """
+    axis = _axes(one_of("softmax", -1, dim=dim, axis=axis), x.ndim, "softmax")[0]
+    return Softmax(axis)(x)
 
 
 class LogSoftmax(Function):
@@ -188,50 +326,16 @@ class LogSoftmax(Function):
         return gy - exp(y) * sum(gy, self.axis, keepdims=True)
 
 
-# ------------------------------------------------------------------ functions
-def _reduce(cls, name, x, axis, keepdims, *extra):
-    if not isinstance(x, Tensor):
-        raise TypeError(f"{name}: expected a Tensor, got {type(x).__name__}")
-    axes = _axes(axis, x.ndim, name)
-    return cls(axes, bool(keepdims), *extra)(x)
+def log_softmax(x, dim=None, *, axis=None):
+    """y = x - logsumexp(x) over dim.
 
-
-def sum(x, dim=None, keepdim=None, *, axis=None, keepdims=None):
-    return _reduce(Sum, "sum", x, one_of("sum", dim=dim, axis=axis),
-                   one_of("sum", False, keepdim=keepdim, keepdims=keepdims))
-
-
-def mean(x, dim=None, keepdim=None, *, axis=None, keepdims=None):
-    return _reduce(Mean, "mean", x, one_of("mean", dim=dim, axis=axis),
-                   one_of("mean", False, keepdim=keepdim, keepdims=keepdims))
-
-
-def _correction(op, correction, unbiased, ddof, axis):
-    """How many degrees of freedom var/std subtract: PyTorch's default 1 (unbiased).
-
-    NumPy's spelling `axis=` without a correction is refused: np.var(a, axis=0) is the
-    biased estimate, torch.var(x, dim=0) the unbiased one, and code written with NumPy's
-    habits would otherwise change its numbers silently.
+    dy_i/dx_j = delta_ij - softmax(x)_j; the VJP is gy - softmax(x) sum(gy).
     """
-    if axis is not None and correction is None and unbiased is None and ddof is None:
-        raise TypeError(f"{op}(axis=...): NumPy's default is the biased estimate (ddof=0), "
-                        f"PyTorch's the unbiased one (correction=1); say which: ddof=0 or "
-                        f"ddof=1 (or use dim=, which means PyTorch's unbiased default)")
-    if unbiased is not None:
-        unbiased = int(bool(unbiased))
-    return int(one_of(op, 1, correction=correction, unbiased=unbiased, ddof=ddof))
+    axis = _axes(one_of("log_softmax", -1, dim=dim, axis=axis), x.ndim, "log_softmax")[0]
+    return LogSoftmax(axis)(x)
 
 
-def var(x, dim=None, unbiased=None, keepdim=None, *, correction=None, ddof=None, axis=None,
-        keepdims=None):
-    """Variance sum((x - mean)^2) / (n - correction), unbiased (correction=1) by default
-    like torch.var; `unbiased=False`, `correction=0` or NumPy's `ddof=0` give the biased one
-    (np.var's default). NumPy's `axis=` needs an explicit ddof (see `_correction`)."""
-    return _reduce(Var, "var", x, one_of("var", dim=dim, axis=axis),
-                   one_of("var", False, keepdim=keepdim, keepdims=keepdims),
-                   _correction("var", correction, unbiased, ddof, axis))
-
-
+# --------------------------------------- composed of the ops above (derivatives follow)
 def std(x, dim=None, unbiased=None, keepdim=None, *, correction=None, ddof=None, axis=None,
         keepdims=None):
     """Standard deviation = sqrt(var), unbiased by default like torch.std (see `var`);
@@ -242,49 +346,8 @@ def std(x, dim=None, unbiased=None, keepdim=None, *, correction=None, ddof=None,
 
 
 ValuesIndices = namedtuple("ValuesIndices", ["values", "indices"])
+
 ValuesIndices.__doc__ = "What max(x, dim) / min(x, dim) return, like torch.return_types.max."
-
-
-def _extreme(cls, name, x, dim, keepdim, axis, keepdims):
-    from minigen.ops.elementwise import maximum, minimum
-    if isinstance(dim, Tensor):     # torch.max(a, b): the elementwise maximum
-        return (maximum if cls is Max else minimum)(x, dim)
-    if axis is not None:    # NumPy's spelling, whose meaning differs: say which one is meant
-        raise TypeError(f"{name}(axis=...): np.{name}(a, axis) gives the values, torch.{name}(x, dim) "
-                        f"(values, indices); use a{name}(x, axis=...) for the values alone, or "
-                        f"dim= for both")
-    keep = one_of(name, False, keepdim=keepdim, keepdims=keepdims)
-    if dim is None:
-        return _reduce(cls, name, x, None, keep)
-    if not isinstance(dim, (int, np.integer)):
-        raise TypeError(f"{name}: dim must be one int (the result has indices); for the "
-                        f"values over several dims use a{name}(x, dim={dim!r})")
-    values = _reduce(cls, name, x, dim, keep)
-    arg = argmax if cls is Max else argmin
-    return ValuesIndices(values, arg(x, dim, keep))
-
-
-def max(x, dim=None, keepdim=None, *, axis=None, keepdims=None):
-    """torch.max: max(x) is the largest value; max(x, dim) is (values, indices) along dim;
-    max(x, other_tensor) is the elementwise maximum. (np.max(a, axis) is `amax`.)"""
-    return _extreme(Max, "max", x, dim, keepdim, axis, keepdims)
-
-
-def min(x, dim=None, keepdim=None, *, axis=None, keepdims=None):
-    """torch.min: like `max` (values and indices along a dim); np.min(a, axis) is `amin`."""
-    return _extreme(Min, "min", x, dim, keepdim, axis, keepdims)
-
-
-def amax(x, dim=None, keepdim=None, *, axis=None, keepdims=None):
-    """The largest values over `dim` (an int or a tuple), without indices (np.max)."""
-    return _reduce(Max, "amax", x, one_of("amax", dim=dim, axis=axis),
-                   one_of("amax", False, keepdim=keepdim, keepdims=keepdims))
-
-
-def amin(x, dim=None, keepdim=None, *, axis=None, keepdims=None):
-    """The smallest values over `dim` (an int or a tuple), without indices (np.min)."""
-    return _reduce(Min, "amin", x, one_of("amin", dim=dim, axis=axis),
-                   one_of("amin", False, keepdim=keepdim, keepdims=keepdims))
 
 
 def _arg_extreme(name, x, dim, keepdim, axis, keepdims):
@@ -307,21 +370,6 @@ def argmax(x, dim=None, keepdim=None, *, axis=None, keepdims=None):
 def argmin(x, dim=None, keepdim=None, *, axis=None, keepdims=None):
     """Index of the smallest value along dim (of the flattened tensor when dim is None)."""
     return _arg_extreme("argmin", x, dim, keepdim, axis, keepdims)
-
-
-def logsumexp(x, dim=None, keepdim=None, *, axis=None, keepdims=None):
-    return _reduce(LogSumExp, "logsumexp", x, one_of("logsumexp", dim=dim, axis=axis),
-                   one_of("logsumexp", False, keepdim=keepdim, keepdims=keepdims))
-
-
-def softmax(x, dim=None, *, axis=None):
-    axis = _axes(one_of("softmax", -1, dim=dim, axis=axis), x.ndim, "softmax")[0]
-    return Softmax(axis)(x)
-
-
-def log_softmax(x, dim=None, *, axis=None):
-    axis = _axes(one_of("log_softmax", -1, dim=dim, axis=axis), x.ndim, "log_softmax")[0]
-    return LogSoftmax(axis)(x)
 
 
 def norm(x, p=2, dim=None, keepdim=False):
