@@ -32,7 +32,7 @@ from minigen.tensor import Tensor
 # kept here too (minigen.autograd.no_grad, .StaleTensorError, ... are public).
 from minigen.grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled  # noqa: F401
 from minigen.versions import (  # noqa: F401
-    Change, StaleTensorError, bump_storage, changes_described, checksum, note_change,
+    Change, StaleTensorError, bump_storage, changes_described, check_unchanged, checksum, note_change,
     stale_error, storage_change, storage_root, storage_version, versions_of)
 
 
@@ -89,9 +89,10 @@ class Schedule:
         self.heap, self.queued, self.allowed = [], set(), allowed
 
     def push(self, f):
-        if f is None or id(f) in self.queued or (self.allowed is not None and id(f) not in self.allowed):
+        key = id(f)
+        if f is None or key in self.queued or (self.allowed is not None and key not in self.allowed):
             return
-        self.queued.add(id(f))
+        self.queued.add(key)
         heapq.heappush(self.heap, (-f.generation, len(self.queued), f))
 
     def pop(self):
@@ -108,7 +109,7 @@ class Schedule:
 def _send(pending, schedule, tensor, g, f):
     """Add `g` (from f's backward) to the gradient waiting for `tensor`; schedule the
     tensor's creator, which runs once every gradient of its outputs has arrived."""
-    if g.shape != tensor.shape:
+    if g._data.shape != tensor._data.shape:
         raise RuntimeError(
             f"{type(f).__name__}.backward returned a gradient of shape {g.shape} "
             f"for an input of shape {tensor.shape} (a bug in that op)")
@@ -123,7 +124,8 @@ def _send(pending, schedule, tensor, g, f):
 def call_backward(f, output_grads):
     """f's backward rule, after checking that the inputs it reads are unchanged since
     the forward; always a sequence, one gradient (or None) per input."""
-    f.check_saved_inputs()
+    if f._input_versions is not None:        # f.check_saved_inputs(), one call less
+        check_unchanged(f, f.inputs, f._input_versions, f._input_sums)
     input_grads = f.backward(*output_grads)
     if not isinstance(input_grads, (tuple, list)):
         input_grads = (input_grads,)

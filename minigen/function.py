@@ -34,6 +34,9 @@ from minigen import backend, grad_mode, operands, versions
 from minigen.errors import DeviceError, DTypeError, ShapeError, user_line  # noqa: F401  (their old home)
 from minigen.tensor import Tensor
 
+# what an attribute of a node that is certainly no array can be (release() skips these)
+_NOT_ARRAYS = frozenset({list, tuple, int, float, bool, str, type(None)})
+
 # C-level getters: no Python frame per op for these
 _data = operator.attrgetter("_data")
 _requires_grad = operator.attrgetter("requires_grad")
@@ -59,7 +62,7 @@ class Function(abc.ABC):
         except (ValueError, TypeError, IndexError) as error:
             operands.raise_forward_error(self, error, tensors)
         single = not isinstance(outputs, tuple)
-        results = tuple(map(Tensor, (outputs,) if single else outputs))
+        results = (Tensor(outputs),) if single else tuple(map(Tensor, outputs))
         if grad_mode.enabled and any(map(_requires_grad, tensors)):
             self._link(tensors, results)
         return results[0] if single else results
@@ -77,10 +80,10 @@ class Function(abc.ABC):
                 generation = t.creator.generation + 1
         self.generation = generation
         self.outputs = list(map(weakref.ref, results))
-        self.output_meta = list(zip(map(_shape, results), map(_dtype, results)))
+        if len(results) > 1:                    # one output is alive whenever it matters
+            self._output_meta = list(zip(map(_shape, results), map(_dtype, results)))
         if self.reads_inputs:                   # see minigen.versions
-            self._input_versions = versions.versions_of(tensors)
-            self._input_sums = versions.leaf_checksums(tensors)
+            self._input_versions, self._input_sums = versions.snapshot(tensors)
         self._output_versions = versions.versions_of(results)
         for y in results:
             y.creator, y.requires_grad = self, True
@@ -90,6 +93,17 @@ class Function(abc.ABC):
     @property
     def name(self):
         return type(self).__name__
+
+    @property
+    def output_meta(self):
+        """[(shape, dtype)] of the outputs. Kept for ops with several outputs (one may be
+        gone when backward gives it a zero gradient); a single output is read from the
+        tensor itself, alive while anything can reach this node."""
+        meta = self.__dict__.get("_output_meta")
+        if meta is None:
+            y = self.outputs[0]()
+            meta = [(y.shape, y.dtype) if y is not None else (None, None)]
+        return meta
 
     # ---------------------------------------------------------------- subclasses
     @abc.abstractmethod
@@ -129,7 +143,7 @@ class Function(abc.ABC):
         self.saved = ()
         attributes = self.__dict__
         for key, value in list(attributes.items()):    # arrays kept the old way
-            if hasattr(value, "shape") and hasattr(value, "dtype"):
+            if type(value) not in _NOT_ARRAYS and hasattr(value, "shape") and hasattr(value, "dtype"):
                 del attributes[key]
 
 

@@ -40,14 +40,18 @@ def as_tensors(function, inputs):
 
 def _with_constants(function, inputs):
     """Wrap scalars and arrays as constant Tensors, then apply the dtype/device rules."""
-    reference = next((x for x in inputs if isinstance(x, Tensor)), None)
+    reference = None
+    for x in inputs:
+        if isinstance(x, Tensor):
+            reference = x
+            break
     if reference is None:
         raise TypeError(f"{function.name}: needs at least one Tensor input")
     tensors = [x if isinstance(x, Tensor) else Tensor(constant_like(function, x, reference))
                for x in inputs]
-    first = tensors[0].data
+    first = tensors[0]._data
     for t in tensors[1:]:
-        if type(t.data) is not type(first) or t.data.dtype != first.dtype:
+        if type(t._data) is not type(first) or t._data.dtype != first.dtype:
             return reconcile(function, tensors)
     return tensors
 
@@ -55,15 +59,21 @@ def _with_constants(function, inputs):
 def constant_like(function, value, reference):
     """A Python number or raw array meeting a tensor becomes a constant that takes the
     tensor's float dtype (x * 2.0 and x + np.ones(3) stay float32 for float32 x)."""
-    array = backend.as_array(value, like=reference.data)
+    like = reference._data
+    if type(value) in _NUMBERS and like.dtype.kind == "f":      # the common case: x * 2.0
+        return backend.get_array_module(like).asarray(value, dtype=like.dtype)
+    array = backend.as_array(value, like=like)
     if array.dtype.kind == "c":
         from minigen.tensor import _COMPLEX_MESSAGE
         raise TypeError(f"{function.name}: " + _COMPLEX_MESSAGE.format(
             what=f"a complex operand ({value!r})" if not hasattr(value, "shape")
             else f"a complex {array.dtype} array operand"))
-    if reference.data.dtype.kind == "f" and (array.dtype.kind == "f" or isinstance(value, (int, float))):
-        array = array.astype(reference.data.dtype, copy=False)
+    if like.dtype.kind == "f" and (array.dtype.kind == "f" or isinstance(value, (int, float))):
+        array = array.astype(like.dtype, copy=False)
     return array
+
+
+_NUMBERS = (float, int)
 
 
 def reconcile(function, tensors):

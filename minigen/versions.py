@@ -67,18 +67,18 @@ def versions_of(tensors):
     return list(map(_version if _storage_writes else _offset, tensors))
 
 
-def leaf_checksums(tensors):
-    """The checksum of each leaf among `tensors` (None for the others): for leaves
-    (parameters, data, constants) the only way to notice a write straight into the
-    array (w.data[0] = 10) between forward and backward. None when there is no leaf."""
-    sums, leaves = [], 0
-    for t in tensors:
+def snapshot(tensors):
+    """What a Function records of the inputs its backward reads: their versions, and a
+    checksum of each leaf among them (parameters, data, constants; None for the others,
+    or None for all when there is no leaf): for leaves the only way to notice a write
+    straight into the array (w.data[0] = 10) between forward and backward."""
+    sums = None
+    for i, t in enumerate(tensors):
         if t.creator is None:
-            leaves += 1
-            sums.append(checksum(t._data))
-        else:
-            sums.append(None)
-    return sums if leaves else None
+            if sums is None:
+                sums = [None] * len(tensors)
+            sums[i] = checksum(t._data)
+    return versions_of(tensors), sums
 
 
 def check_unchanged(function, tensors, saved_versions, saved_sums):
