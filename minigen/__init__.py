@@ -37,7 +37,7 @@ from minigen.autograd import GraphFreedError  # noqa: E402,F401
 from minigen.gradcheck import gradcheck, gradgradcheck, GradcheckError  # noqa: E402,F401
 from minigen.serialization import save, load, CheckpointError  # noqa: E402,F401
 from minigen import functional, nn, optim  # noqa: E402,F401
-from minigen.inspect.anomaly import detect_anomaly  # noqa: E402,F401
+from minigen.inspection.anomaly import detect_anomaly  # noqa: E402,F401
 from minigen import cuda  # noqa: E402,F401
 
 # dtypes under PyTorch's names (x.to(mg.float64), mg.zeros(3, dtype=mg.long))

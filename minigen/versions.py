@@ -173,7 +173,7 @@ def stale_error(function, tensor, role, saved_version, raw_write=False):
     where = f"by {change}" if change is not None else "by a write the engine saw"
     made = ""
     try:
-        from minigen.inspect.origin import origin_of
+        from minigen.inspection.origin import origin_of
         origin = origin_of(function)
         if origin is not None:
             made = f" (the node made at {origin.line})"

@@ -32,7 +32,7 @@ import numpy as np
 from minigen import backend
 from minigen import autograd
 from minigen.autograd import GraphFreedError
-from minigen.inspect.origin import origin_of
+from minigen.inspection.origin import origin_of
 
 # Attributes every node has; the others (axis, slope, exponent, ...) describe the op.
 _ENGINE_ATTRS = {"inputs", "outputs", "output_meta", "generation", "origin"}
@@ -260,7 +260,7 @@ class Trace:
                 notes.append(f"{len(zero)} node(s) pass an all-zero gradient, first #{zero[0].index} "
                              f"{zero[0].op} at {zero[0].line}")
         if any(r.line == "?" for r in self.nodes):
-            notes.append("created at '?': build the graph inside `with minigen.inspect.record():` "
+            notes.append("created at '?': build the graph inside `with minigen.inspection.record():` "
                          "to see the line of each node")
         if any(r.made_by_backward for r in self.nodes):
             notes.append("ops marked * were built by a backward pass (create_graph=True)")
