@@ -196,7 +196,7 @@ def graph_nodes(roots, stop=None):
                 "earlier backward or grad call; pass retain_graph=True to that call.")
         reachable[id(f)] = f
         for x in f.inputs:
-            if x.creator is not None and id(x.creator) not in reachable and (stop is None or id(x) not in stop):
+            if x.creator is not None and (stop is None or id(x) not in stop):
                 stack.append(x.creator)
     return list(reachable.values())
 
@@ -226,7 +226,7 @@ def root_gradient(output, g, caller):
     """The gradient that starts a backward walk at `output`: `g` as a Tensor of the
     output's dtype, or 1 when the output has a single element and no `g` is given."""
     if g is None:
-        if output.numel() != 1:
+        if output.data.size != 1:
             raise RuntimeError(
                 f"{caller}: an output of shape {output.shape} needs a gradient of the same "
                 "shape (d loss / d output); only one-element outputs get the implicit gradient 1")

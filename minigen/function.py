@@ -79,7 +79,7 @@ class Function(abc.ABC):
             if t.creator is not None and t.creator.generation >= generation:
                 generation = t.creator.generation + 1
         self.generation = generation
-        self.outputs = list(map(weakref.ref, results))
+        self.outputs = tuple(map(weakref.ref, results))
         if len(results) > 1:                    # one output is alive whenever it matters
             self._output_meta = list(zip(map(_shape, results), map(_dtype, results)))
         if self.reads_inputs:                   # see minigen.versions
@@ -142,7 +142,12 @@ class Function(abc.ABC):
         self.inputs = None
         self.saved = ()
         attributes = self.__dict__
-        for key, value in list(attributes.items()):    # arrays kept the old way
+        for value in attributes.values():
+            if type(value) not in _NOT_ARRAYS:           # maybe an array kept the old way
+                break
+        else:
+            return
+        for key, value in list(attributes.items()):
             if type(value) not in _NOT_ARRAYS and hasattr(value, "shape") and hasattr(value, "dtype"):
                 del attributes[key]
 

@@ -37,7 +37,9 @@ def _as_data(data):
     Python and NumPy scalars as NumPy arrays (np.float32(1.0) -> 0-d array); no complex."""
     if isinstance(data, Tensor):
         raise TypeError("Tensor(data) expects an array; use tensor.detach() to copy a Tensor")
-    if not (isinstance(data, np.ndarray) or backend.device_of(data) == "cuda"):
+    if isinstance(data, np.generic):         # what a NumPy reduction returns: keep its dtype
+        data = np.asarray(data)
+    elif not (isinstance(data, np.ndarray) or backend.device_of(data) == "cuda"):
         data = np.asarray(data, dtype=_default_dtype(data))
     if data.dtype.kind == "c":
         raise TypeError(_COMPLEX_MESSAGE.format(what=f"{data.dtype} data"))

@@ -62,9 +62,9 @@ _version = operator.attrgetter("_version")
 
 
 def versions_of(tensors):
-    """[t._version for t in tensors], without the storage lookups while no in-place
+    """(t._version for t in tensors) as a tuple, without the storage lookups while no in-place
     write has happened at all (every Function call records these)."""
-    return list(map(_version if _storage_writes else _offset, tensors))
+    return tuple(map(_version if _storage_writes else _offset, tensors))
 
 
 def snapshot(tensors):
@@ -83,13 +83,14 @@ def snapshot(tensors):
 
 def check_unchanged(function, tensors, saved_versions, saved_sums):
     """StaleTensorError if one of `function`'s inputs changed since its forward."""
-    if versions_of(tensors) == saved_versions and saved_sums is None:
-        return                                   # no change counted, no leaf to checksum
-    for i, x in enumerate(tensors):
-        if x._version != saved_versions[i]:
-            raise stale_error(function, x, f"input {i}", saved_versions[i])
-        if saved_sums is not None and saved_sums[i] is not None and bool(checksum(x._data) != saved_sums[i]):
-            raise stale_error(function, x, f"input {i}", saved_versions[i], raw_write=True)
+    if versions_of(tensors) != saved_versions:   # a counted change: name the tensor
+        for i, x in enumerate(tensors):
+            if x._version != saved_versions[i]:
+                raise stale_error(function, x, f"input {i}", saved_versions[i])
+    if saved_sums is not None:                   # a write straight into a leaf's array
+        for i, x in enumerate(tensors):
+            if saved_sums[i] is not None and bool(checksum(x._data) != saved_sums[i]):
+                raise stale_error(function, x, f"input {i}", saved_versions[i], raw_write=True)
 
 
 def storage_change(array):
