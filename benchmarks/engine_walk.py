@@ -104,7 +104,7 @@ def main():
         print(f"  {function.__qualname__:<28} {lines:4d} lines  complexity {cc}")
     entered = functions_entered()
     files = sorted({os.path.relpath(f, REPO) for f, _, _ in entered})
-    print(f"\nx = mg.tensor(np.arange(3.0), requires_grad=True); (x * x).sum().backward()")
+    print("\nx = mg.tensor(np.arange(3.0), requires_grad=True); (x * x).sum().backward()")
     print(f"  enters {len(entered)} distinct minigen functions in {len(files)} files:")
     for name in files:
         names = [n for f, _, n in entered if os.path.relpath(f, REPO) == name]
