@@ -6,13 +6,17 @@ Times `minigen.versions.checksum` (the fingerprint each Function records of the 
 it reads, and backward compares) inside training steps of small ReLU MLPs, and prints
 its share of the step time. See the README, "Engine guarantees".
 """
+import os
+import sys
 import time
 
-import numpy as np
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))   # this checkout's minigen
 
-import minigen as mg
-import minigen.versions as versions
-import minigen.nn as nn
+import numpy as np  # noqa: E402
+
+import minigen as mg  # noqa: E402
+import minigen.nn as nn  # noqa: E402
+import minigen.versions as versions  # noqa: E402
 
 CASES = [((2, 64, 64, 1), 256, 200), ((784, 400, 20), 128, 30), ((784, 400, 400, 784), 64, 20)]
 
