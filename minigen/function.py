@@ -140,8 +140,8 @@ class Function(abc.ABC):
     def release(self):
         """Drop what backward needed, once it has run (frees the graph's memory)."""
         self.inputs = None
-        self.saved = ()
         attributes = self.__dict__
+        attributes.pop("saved", None)                    # back to the class's ()
         for value in attributes.values():
             if type(value) not in _NOT_ARRAYS:           # maybe an array kept the old way
                 break

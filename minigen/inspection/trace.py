@@ -35,7 +35,7 @@ from minigen.autograd import GraphFreedError
 from minigen.inspection.origin import origin_of
 
 # Attributes every node has; the others (axis, slope, exponent, ...) describe the op.
-_ENGINE_ATTRS = {"inputs", "outputs", "output_meta", "generation", "origin"}
+_ENGINE_ATTRS = {"inputs", "outputs", "output_meta", "generation", "origin", "saved"}
 
 
 # ------------------------------------------------------------------ small helpers
