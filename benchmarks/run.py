@@ -11,7 +11,7 @@ every input, weight and bias):
 
     conv2d 1->64, 64->128 (k4 s2 p1), 64->64 (k3 s1 p1); conv_transpose2d 128->64, 64->1
     (k4 s2 p1); batch_norm2d in training mode; an MLP training step (forward, MSE,
-    backward, Adam); one DCGAN training step (discriminator and generator updates);
+    backward, Adam), also at the 2-D toy size 2-128-128-2 (batch 256); one DCGAN training step (discriminator and generator updates);
     and the engine's own overhead: 1,000 elementwise ops on 8-element tensors.
 
 How it is timed. Each case builds a minigen callable and a PyTorch callable that do the
@@ -267,6 +267,31 @@ def mlp_case(L):
     return run_m, run_t, None
 
 
+def mlp_toy_case(L):
+    """The 2-D toy size: Linear 2->128, ReLU, Linear 128->128, ReLU, Linear 128->2; MSE to
+    a target; backward; Adam step (batch 256). Mostly per-op cost, little arithmetic."""
+    def factory(nn):
+        return nn.Sequential(nn.Linear(2, 128), nn.ReLU(), nn.Linear(128, 128), nn.ReLU(),
+                             nn.Linear(128, 2))
+
+    ours, theirs = build_same(L, factory)
+    x_m, x_t = L.pair(L.randn(256, 2))
+    y_m, y_t = L.pair(L.randn(256, 2))
+    opt_m = L.moptim.Adam(ours.parameters(), lr=1e-3)
+    opt_t = L.torch.optim.Adam(theirs.parameters(), lr=1e-3)
+
+    def run_m():
+        opt_m.zero_grad()
+        L.MF.mse_loss(ours(x_m), y_m).backward()
+        opt_m.step()
+
+    def run_t():
+        opt_t.zero_grad()
+        L.TF.mse_loss(theirs(x_t), y_t).backward()
+        opt_t.step()
+    return run_m, run_t, None
+
+
 def dcgan_case(L, n=64, nz=100):
     """One DCGAN step on 28x28 images: a discriminator update on real and fake images,
     then a generator update; BCE-with-logits; Adam(2e-4, betas=(0.5, 0.999)) for both."""
@@ -353,8 +378,9 @@ def cases(L):
         ("batchnorm2d 128x7x7 train fwd", "bn", 1.5, bn(64, 128, 7, False)),
         ("batchnorm2d 128x7x7 train fwd+bwd", "bn", 1.5, bn(64, 128, 7, True)),
         ("MLP 784-512-784 b128 step (Adam)", "mlp", 1.3, lambda: mlp_case(L)),
+        ("MLP 2-128-128-2 b256 step (Adam)", "mlp-toy", 1.5, lambda: mlp_toy_case(L)),
         ("DCGAN 28x28 b64 train step (D+G)", "dcgan", 2.0, lambda: dcgan_case(L)),
-        ("engine: 1000 ops on 8 elems fwd+bwd", "engine", 5.0, lambda: engine_case(L)),
+        ("engine: 1000 ops on 8 elems fwd+bwd", "engine", 1.5, lambda: engine_case(L)),
     ] + gan_cases(L) + diffusion_cases(L) + tractable_cases(L)
 
 

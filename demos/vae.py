@@ -218,13 +218,13 @@ def traversal(model, x_test, elbo, out, dims=8, steps=9):
 def trace_elbo(model, x, out):
     """One ELBO of four test images, seen node by node: the Exp and Mul of
     z = mu + exp(0.5 logvar) * eps sit between the encoder's Linear and the decoder's."""
-    from minigen import inspect
-    with inspect.record():
+    from minigen import inspection
+    with inspection.record():
         loss = model.elbo(x).loss
-    graph = inspect.to_dot(loss, os.path.join(out, "elbo_graph"), names=model,
+    graph = inspection.to_dot(loss, os.path.join(out, "elbo_graph"), names=model,
                            title="one ELBO: encoder -> reparameterisation -> decoder, KL")
     print("\nthe graph of one ELBO (4 test images), in the order backward visits it:")
-    inspect.trace(loss, names=model, backward=True, limit=None)
+    inspection.trace(loss, names=model, backward=True, limit=None)
     model.zero_grad()
     return {"elbo graph": graph.png_path or graph.dot_path}
 

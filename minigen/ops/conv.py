@@ -18,10 +18,12 @@ So the three classes below close under differentiation, and gradients of any ord
 through a convolution are exact. The array work is done by `kernels` (Numba on the
 CPU, Numba CUDA on the GPU, a NumPy reference).
 """
+
 import kernels
 
 from minigen.function import Function, ShapeError, user_line
-from minigen.ops.reduce import sum as reduce_sum
+
+from minigen.ops import reduce
 
 
 def _pair(v, name, op):
@@ -45,7 +47,7 @@ class _ConvParams:
 
 
 def _bias_grad(gy):
-    return reduce_sum(gy, axis=(0, 2, 3))
+    return reduce.sum(gy, axis=(0, 2, 3))
 
 
 class Conv2d(_ConvParams, Function):
@@ -122,7 +124,12 @@ def _check_conv_inputs(op, x, w, b, groups, in_channels):
 
 
 def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
-    """torch.nn.functional.conv2d: input (N, C, H, W), weight (O, C/groups, kh, kw), bias (O,)."""
+    """y[n, o, i, j] = sum over c, p, q of w[o, c, p, q] x[n, c, s i + d p - pad, s j + d q - pad] + b[o].
+
+    dy/dx = conv_transpose2d(gy, w), dy/dw = the correlation of x with gy (Conv2dGradWeight),
+    dy/db = sum of gy.
+
+    torch.nn.functional.conv2d: input (N, C, H, W), weight (O, C/groups, kh, kw), bias (O,)."""
     stride, padding, dilation = (_pair(v, n, "conv2d") for v, n in
                                  ((stride, "stride"), (padding, "padding"), (dilation, "dilation")))
     _check_conv_inputs("conv2d", input, weight, bias, groups, weight.shape[1] * groups)
@@ -140,7 +147,11 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
 
 def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
                      dilation=1):
-    """torch.nn.functional.conv_transpose2d: weight (C_in, C_out/groups, kh, kw).
+    """y = the transpose (adjoint) of conv2d applied to x: each input pixel adds w times itself to its window.
+
+    dy/dx = conv2d(gy, w), dy/dw = the correlation of gy with x (Conv2dGradWeight), dy/db = sum of gy.
+
+    torch.nn.functional.conv_transpose2d: weight (C_in, C_out/groups, kh, kw).
 
     Output size: (H - 1) * stride - 2 * padding + dilation * (k - 1) + output_padding + 1.
     """
@@ -165,3 +176,29 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_paddi
 def conv_output_size(size, kernel, stride, padding, dilation=1):
     return (size + 2 * padding - dilation * (kernel - 1) - 1) // stride + 1
 
+
+# ------------------------------------------------------------------------ cases
+# Checked forward (against kernels/reference.py where given), first and second order
+# by the test-suite; collected by minigen/op_cases.py.
+from minigen.op_cases import OpCase  # noqa: E402
+
+
+def _np_conv2d(x, w, b=None, **settings):
+    from kernels import reference
+    y = reference.conv2d_forward(x, w, **settings)
+    return y if b is None else y + b.reshape(1, -1, 1, 1)
+
+
+CASES = [
+    OpCase("conv2d (stride 2, pad 1, bias)",
+           lambda x, w, b: conv2d(x, w, b, stride=2, padding=1), [(2, 3, 5, 5), (4, 3, 3, 3), (4,)],
+           reference=lambda x, w, b: _np_conv2d(x, w, b, stride=2, padding=1)),
+    OpCase("conv2d (dilation 2, groups 2)",
+           lambda x, w: conv2d(x, w, dilation=2, groups=2, padding=(1, 2)), [(1, 4, 5, 6), (2, 2, 2, 3)],
+           reference=lambda x, w: _np_conv2d(x, w, dilation=2, groups=2, padding=(1, 2))),
+    OpCase("conv_transpose2d (stride 2, output_padding 1)",
+           lambda x, w, b: conv_transpose2d(x, w, b, stride=2, padding=1, output_padding=1),
+           [(2, 3, 3, 3), (3, 2, 3, 3), (2,)]),
+    OpCase("conv_transpose2d (groups 2, dilation 2)",
+           lambda x, w: conv_transpose2d(x, w, groups=2, dilation=2), [(1, 4, 3, 2), (4, 1, 2, 2)]),
+]
