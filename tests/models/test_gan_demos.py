@@ -119,12 +119,27 @@ def test_mode_collapse_table_tiny(tmp_path):
          "--extra", "--hidden 8 --batch-size 16", "--out", str(tmp_path)])
     assert [(s["loss"], s["seeds"]) for s in summary] == [("minimax", 2), ("wgan-gp", 2)]
     table = open(tmp_path / "table.md").read()
-    assert "| 8gaussians | wgan-gp |" in table and "/ 8 |" in table
+    assert "| 8gaussians | wgan-gp | none |" in table and "/ 8 |" in table
     runs = json.load(open(tmp_path / "results.json"))["runs"]
     assert {r["seed"] for r in runs} == {0, 1}
+    assert os.path.getsize(tmp_path / "samples.png") > 10_000
     rebuilt = load_demo("gan_mode_collapse").main(["--table-from", str(tmp_path / "results.json"),
                                                    "--out", str(tmp_path / "again")])
     assert rebuilt.strip() == table.strip()
+
+
+def test_mode_table_of_the_discriminator_options_tiny(tmp_path):
+    from minigen.models.gan.minibatch import MINIBATCH_OPTIONS
+    summary = load_demo("gan_mode_collapse").main(
+        ["--seeds", "1", "--steps", "2", "--losses", "nonsaturating", "--data", "25gaussians",
+         "--minibatch", *MINIBATCH_OPTIONS, "--extra", "--hidden 8 --batch-size 16",
+         "--out", str(tmp_path)])
+    assert [s["option"] for s in summary] == list(MINIBATCH_OPTIONS)
+    table = open(tmp_path / "table.md").read()
+    assert all(f"| 25gaussians | nonsaturating | {o} |" in table for o in MINIBATCH_OPTIONS)
+    options = {json.load(open(tmp_path / f"25gaussians_nonsaturating_{o}_seed0" / "results.json"))
+               ["settings"]["minibatch"] for o in MINIBATCH_OPTIONS}
+    assert options == set(MINIBATCH_OPTIONS)
 
 
 def test_sweep_tiny(tmp_path):
