@@ -85,3 +85,19 @@ def test_toy_demo_takes_the_minibatch_option(tmp_path):
         assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
         settings = json.load(open(tmp_path / option / "results.json"))["settings"]
         assert settings["minibatch"] == option
+
+
+def test_dcgan_discriminator_with_minibatch_stddev_sees_its_group():
+    """The stddev feature map joins D's last convolution: changing one image of a group of
+    4 changes the verdicts on the other three (without the layer it does not).  As in
+    ProGAN the groups are strided: of 8 images, 0, 2, 4, 6 form one group."""
+    from minigen.models.gan import dcgan_discriminator
+    mg.manual_seed(0)
+    x = mg.randn(8, 1, 28, 28)
+    changed = mg.tensor(np.concatenate([x.data[:1] * 3, x.data[1:]]))
+    for with_layer in (True, False):
+        D = dcgan_discriminator(channels=4, minibatch_stddev=with_layer).eval()
+        assert D(x).shape == (8, 1)
+        same = np.allclose(D(changed).data[2::2], D(x).data[2::2], atol=1e-6)
+        assert same != with_layer, with_layer
+        np.testing.assert_allclose(D(changed).data[1::2], D(x).data[1::2], atol=1e-6)  # other group
