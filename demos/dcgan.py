@@ -58,6 +58,8 @@ def build_parser():
     p.add_argument("--gp-weight", type=non_negative_float_arg, default=None)
     p.add_argument("--clip", type=positive_float_arg, default=None)
     p.add_argument("--critic-norm", choices=("batch", "layer", "none"), default=None)
+    p.add_argument("--minibatch-stddev", action="store_true",
+                   help="D sees the spread of its features over groups of 4 images (ProGAN)")
     p.add_argument("--latent-dim", type=positive_int_arg, default=100)
     p.add_argument("--channels", type=positive_int_arg, default=32, help="c: G and D have c and 2c channels")
     p.add_argument("--ema", type=non_negative_float_arg, default=0.0, help="EMA decay of G's weights (0: off)")
@@ -92,7 +94,8 @@ def main(argv=None):
 
     mg.manual_seed(args.seed)
     G = dcgan_init_(dcgan_generator(args.latent_dim, args.channels)).to(args.device)
-    D = dcgan_init_(dcgan_discriminator(args.channels, norm=s["norm"])).to(args.device)
+    D = dcgan_init_(dcgan_discriminator(args.channels, norm=s["norm"],
+                                           minibatch_stddev=args.minibatch_stddev)).to(args.device)
     trainer = GANTrainer(G, D, make_optimizer(G.parameters(), s), make_optimizer(D.parameters(), s),
                          loss=args.loss, n_critic=s["n_critic"], gp_weight=s.get("gp_weight", 10.0),
                          clip=s.get("clip"), ema_decay=args.ema or None)

@@ -10,11 +10,9 @@ only) and the heat maps show the modes covered and the high-quality fraction (Pa
 protocol), one panel per n_critic.  Written: sweep.png and results.json.
 """
 import itertools
-import json
 import os
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
 
@@ -22,9 +20,10 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, ".."))
 sys.path.insert(0, HERE)
 
+import gan_toy                                                            # noqa: E402
 from minigen import viz                                                   # noqa: E402
 from minigen.train import (demo_parser, non_negative_float_arg, positive_float_arg,  # noqa: E402
-                           positive_int_arg)
+                           positive_int_arg, write_results)
 
 
 def build_parser():
@@ -43,41 +42,28 @@ def build_parser():
     return p
 
 
-def one_run(job):
-    os.environ.setdefault("MPLBACKEND", "Agg")
-    import gan_toy
-    args, lr, beta1, n_critic = job
-    out = os.path.join(args.out, f"lr{lr:g}_b{beta1:g}_nc{n_critic}")
-    r = gan_toy.main(["--loss", args.loss, "--data", args.data, "--lr", str(lr),
-                      "--betas", str(beta1), str(args.beta2), "--n-critic", str(n_critic),
-                      "--steps", str(args.steps), "--hidden", str(args.hidden),
-                      "--seed", str(args.seed), "--device", args.device, "--out", out,
-                      "--no-plots", "--checkpoint-every", "0"])
-    return {"lr": lr, "beta1": beta1, "n_critic": n_critic, "modes_covered": r["modes_covered"],
-            "num_modes": r["num_modes"], "high_quality": r["high_quality"],
-            "reverse_kl": r["reverse_kl"], "train_seconds": r["train_seconds"]}
-
-
 def main(argv=None):
     args = build_parser().parse_args(argv)
     os.makedirs(args.out, exist_ok=True)
     started = time.time()
-    jobs = [(args, lr, b1, nc) for nc, lr, b1 in itertools.product(args.n_critic, args.lr, args.beta1)]
-    print(f"{len(jobs)} runs of {args.loss} on {args.data}, {args.steps} steps each")
-    if args.jobs > 1:
-        with ProcessPoolExecutor(args.jobs) as pool:
-            runs = list(pool.map(one_run, jobs))
-    else:
-        runs = [one_run(job) for job in jobs]
+    cells = list(itertools.product(args.n_critic, args.lr, args.beta1))
+    argvs = [["--loss", args.loss, "--data", args.data, "--lr", str(lr),
+              "--betas", str(beta1), str(args.beta2), "--n-critic", str(n_critic),
+              "--steps", str(args.steps), "--hidden", str(args.hidden),
+              "--seed", str(args.seed), "--device", args.device,
+              "--out", os.path.join(args.out, f"lr{lr:g}_b{beta1:g}_nc{n_critic}")]
+             for n_critic, lr, beta1 in cells]
+    print(f"{len(argvs)} runs of {args.loss} on {args.data}, {args.steps} steps each")
+    results = gan_toy.run_many(argvs, jobs=args.jobs)
+    runs = [{"lr": lr, "beta1": beta1, "n_critic": n_critic,
+             **{k: r[k] for k in ("modes_covered", "num_modes", "high_quality", "reverse_kl",
+                                  "train_seconds")}}
+            for (n_critic, lr, beta1), r in zip(cells, results)]
     for r in runs:
         print(f"  lr {r['lr']:g}, beta1 {r['beta1']:g}, n_critic {r['n_critic']}: modes "
               f"{r['modes_covered']}/{r['num_modes']}, high quality {100 * r['high_quality']:.1f}%")
-    path = draw(runs, args)
-    with open(os.path.join(args.out, "results.json"), "w") as f:
-        json.dump({"settings": {k: v for k, v in vars(args).items()}, "runs": runs,
-                   "seconds": round(time.time() - started, 1)}, f, indent=1)
-    print(f"\npictures:\n  sweep      {path}\n  numbers    {os.path.join(args.out, 'results.json')}")
-    print(f"done in {time.time() - started:.0f} s")
+    paths = {"sweep": draw(runs, args)}
+    write_results(args.out, {"settings": vars(args), "runs": runs}, paths, started=started)
     return runs
 
 

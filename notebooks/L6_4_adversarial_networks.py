@@ -45,7 +45,7 @@ from minigen.models.gan import (GANTrainer, ToyDiscriminator, ToyGenerator, d_lo
                                 dcgan_generator, dcgan_init_, g_loss_minimax, g_loss_nonsaturating,
                                 gradient_penalty)
 from minigen.models.gan.dirac import DiracGAN
-from minigen.models.gan.minibatch import train_toy
+from minigen.models.gan.toy_run import train_toy
 from minigen.models.gan.progan import GrowthSchedule, real_at
 from minigen.models.gan.style import StyleGenerator
 from minigen.models.vae import load_fashion_mnist
@@ -237,10 +237,11 @@ fig.tight_layout()
 
 # %%
 options = ("none", "disc", "stddev", "pack4")
-runs = {opt: train_toy(opt, data="8gaussians", steps=size(600, tiny=5), hidden=size(128, tiny=16),
-                       seed=SEED) for opt in options}
+runs = {opt: train_toy("8gaussians", "nonsaturating", opt, steps=size(600, tiny=5), batch_size=128,
+                       hidden=size(128, tiny=16), seed=SEED, n_samples=2500) for opt in options}
 fig, axes = plt.subplots(1, len(runs), figsize=(3.6 * len(runs), 3.8))
-for ax, (opt, (st, x)) in zip(axes, runs.items()):
+for ax, (opt, run) in zip(axes, runs.items()):
+    st, x = run.numbers, run.samples
     print(f"{opt:>7}: modes covered {st['modes_covered']}/{st['num_modes']}, high quality {st['high_quality']:.1%}")
     ax.scatter(x[:, 0], x[:, 1], s=1)
     ax.scatter(ring.modes[:, 0], ring.modes[:, 1], marker="x", c="red")
@@ -249,8 +250,8 @@ fig.tight_layout()
 
 # %% [markdown]
 # One seed and 600 steps is too little to rank the remedies: on a run this short they need
-# not beat the plain discriminator. `demos/gan_modes.py` makes the comparison properly —
-# every option, both toys, several seeds.
+# not beat the plain discriminator. `demos/gan_mode_collapse.py --losses nonsaturating --minibatch none disc stddev pack2 pack4`
+# makes the comparison properly — every option, both toys, several seeds.
 #
 # ### 5.2 Progressive growing (ProGAN)
 # Train at 7×7 first, then fade in 14×14 and 28×28 layers: while $\alpha$ rises from 0 to

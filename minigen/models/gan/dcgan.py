@@ -50,14 +50,19 @@ def dcgan_generator(latent_dim=100, channels=64, out_channels=1, norm="batch", n
     return G
 
 
-def dcgan_discriminator(channels=64, in_channels=1, norm="batch", nn=None):
-    """images (N, in_channels, 28, 28) -> logits / critic scores (N, 1)."""
+def dcgan_discriminator(channels=64, in_channels=1, norm="batch", nn=None, minibatch_stddev=False):
+    """images (N, in_channels, 28, 28) -> logits / critic scores (N, 1).
+
+    ``minibatch_stddev``: before the last convolution, ProGAN's ``nn.MinibatchStdDev(4)``
+    appends one feature map, the features' average spread over groups of 4 images -- so
+    D can see a batch that lacks variety (GANs part 2; the batch must be a multiple of 4)."""
     nn = nn or minigen.nn
     c = channels
+    spread = [nn.MinibatchStdDev(4)] if minibatch_stddev else []
     return nn.Sequential(
         nn.Conv2d(in_channels, c, 4, 2, 1), nn.LeakyReLU(0.2),
         nn.Conv2d(c, 2 * c, 4, 2, 1, bias=norm == "none"), _norm(nn, norm, 2 * c, 7), nn.LeakyReLU(0.2),
-        nn.Conv2d(2 * c, 1, 7, 1, 0), nn.Flatten())
+        *spread, nn.Conv2d(2 * c + len(spread), 1, 7, 1, 0), nn.Flatten())
 
 
 def dcgan_init_(module, std=0.02):
