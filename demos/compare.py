@@ -190,7 +190,6 @@ def build_pixelcnn(bench, args):
 
 def build_realnvp(bench, args):
     from minigen.models.flows import realnvp_image
-    from minigen.compare import dequantise
     mg.manual_seed(args.seed)
     flow = realnvp_image(28, hidden=size(32, 8), num_checkerboard=size(4, 1),
                          num_channel=size(4, 1)).to(args.device)

@@ -28,11 +28,12 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 
 import minigen as mg                                                        # noqa: E402
 from minigen import viz                                                     # noqa: E402
-from minigen.data import DataLoader                                         # noqa: E402
 from minigen.models.diffusion import SCHEDULES, ddim_encode, ddim_sample, ddpm_loss, make_schedule  # noqa: E402
 from minigen.models.diffusion.likelihood import vlb_bits_per_dim            # noqa: E402
 from minigen.models.diffusion.unet import UNet                              # noqa: E402
 from minigen.models.vae import load_fashion_mnist, sample_metrics           # noqa: E402
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from diffusion_common import adam_setup, parameter_count                    # noqa: E402
 from minigen.train import (Loop, arg_parser, non_negative_float_arg, positive_float_arg,  # noqa: E402
                            positive_int_arg, write_results)
 
@@ -96,14 +97,12 @@ def main(argv=None):
 
     mg.manual_seed(args.seed)
     model = UNet(channels=args.channels, blocks=args.blocks, attention=args.attention).to(args.device)
-    n_params = sum(p.numel() for p in model.parameters())
+    n_params = parameter_count(model)
     print(f"model: U-Net C={args.channels}, {args.blocks} block(s)/level, attention {args.attention}, "
           f"{n_params:,} parameters; {schedule.name} schedule, T = {schedule.T}")
 
-    loader = DataLoader(x_train, args.batch_size, seed=args.seed, drop_last=True, device=args.device)
-    opt = mg.optim.Adam(model.parameters(), lr=args.lr)
+    loader, opt, steps = adam_setup(model, x_train, args)
     ema = mg.optim.EMA(model, decay=args.ema_decay, warmup=True)
-    steps = args.steps if args.steps is not None else args.epochs * len(loader)
     loop = Loop(loader, args, steps=steps, desc="ddpm", state={"model": model, "optimizer": opt, "ema": ema})
     per_epoch, paths = [], {}
     for x0 in loop:
