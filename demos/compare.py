@@ -37,7 +37,8 @@ from minigen.train import demo_parser, out_dir_arg, positive_int_arg, write_resu
 EXACT, APPROX, IMPLICIT = "explicit tractable", "explicit approximate", "implicit"
 TAXONOMY = {"classic": "explicit tractable (linear Gaussian)", "vae": APPROX, "diffusion": APPROX,
             "autoregressive": EXACT, "flows": EXACT, "gan": IMPLICIT}
-CLASS_OF_KEY = {"patches": EXACT}       # the one classic model that is not a linear Gaussian
+CLASS_OF_KEY = {"patches": EXACT}
+NOT_MEASURED = "not measured"       # the one classic model that is not a linear Gaussian
 
 
 def build_parser():
@@ -56,6 +57,9 @@ def build_parser():
                    help="samples per model for FD/KID (default 1000; 40 under MINIGEN_TINY)")
     p.add_argument("--n-inpaint", type=positive_int_arg, default=None,
                    help="test images per in-painting mask (default 100; 6 under MINIGEN_TINY)")
+    p.add_argument("--only", nargs="+", metavar="KEY", default=None,
+                   help="measure only these models (keys as for --from: patches pca ... ddpm); "
+                        "the other rows say 'not measured in this run'")
     p.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
     return p
 
@@ -423,6 +427,10 @@ def figure(pictures, out):
 def main(argv=None):
     from minigen.models.vae import load_fashion_mnist
     args = build_parser().parse_args(argv)
+    keys = [key for _, _, key, _ in BUILDERS]
+    unknown = sorted(set(args.only or []) - set(keys))
+    if unknown:
+        raise SystemExit(f"compare.py: --only {' '.join(unknown)}: unknown; the keys are {' '.join(keys)}")
     args.steps = args.steps or size(400, 3)
     os.makedirs(args.out, exist_ok=True)
     data = load_fashion_mnist(full=args.full, verbose=False)
@@ -439,6 +447,10 @@ def main(argv=None):
     from tqdm import tqdm
     for name, family, key, build in tqdm(BUILDERS, desc="compare"):
         taxonomy = CLASS_OF_KEY.get(key, TAXONOMY[family])
+        if args.only is not None and key not in args.only:
+            rows.append(not_built(name, family, taxonomy, "not measured in this run (--only)") |
+                        {"status": NOT_MEASURED, **{k: NOT_MEASURED for k in compare.COLUMNS}})
+            continue
         if not _family_available(family):
             rows.append(not_built(name, family, taxonomy, f"minigen.models.{family} is not on main"))
             continue

@@ -153,3 +153,15 @@ def test_ddpm_row_reports_its_bound_in_bits_per_dim_of_the_8bit_images():
     c.nll_space = "nats?"
     with pytest.raises(ValueError, match="nll_space"):
         compare._likelihood(c, bench)
+
+
+def test_only_measures_the_named_models(tmp_path, monkeypatch):
+    monkeypatch.setenv("MINIGEN_TINY", "1")
+    demo = _demo()
+    rows = demo.main(["--out", str(tmp_path), "--n-train", "200", "--n-test", "120", "--n-samples", "20",
+                      "--n-inpaint", "4", "--steps", "2", "--only", "patches", "pca"])
+    measured = [r["model"] for r in rows if r["status"] == "built"]
+    assert measured == ["joint 4x4-patch table", "PCA (PPCA, 32)"]
+    assert all(r["fd"] == "not measured" for r in rows if r["status"] != "built")
+    with pytest.raises(SystemExit, match="unknown"):
+        demo.main(["--out", str(tmp_path), "--only", "pixelrnn"])
