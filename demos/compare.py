@@ -319,14 +319,14 @@ def build_ddpm(bench, args):
 
     def sample(n):
         with mg.no_grad():
-            return (ddim_sample(net, schedule, (n, 1, 28, 28), S=S, device=args.device)
+            return (ddim_sample(net, schedule, (n, 1, 28, 28), S=S, device=args.device, clip_x0=1.0)
                     .numpy().reshape(n, -1) + 1) / 2
 
     def inpaint(x, observed):
         with mg.no_grad():
             out = repaint(net, schedule, _tensor(x * 2 - 1, args, (-1, 1, 28, 28)),
                           observed.reshape(-1, 1, 28, 28), S=S, jump_length=size(10, 2),
-                          resample=size(5, 2))
+                          resample=size(5, 2), clip_x0=1.0)
         return (out.numpy().reshape(len(x), -1) + 1) / 2
 
     vlb_steps = size(20, 2)

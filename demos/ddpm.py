@@ -18,6 +18,7 @@ What it does (lecture L6.3):
    cell), and the η = 0 encode/decode error x_0 -> x_T -> x_0 of test images (RMSE per
    pixel in [0, 1]).  ``--resume`` of a finished run only evaluates.
 """
+import argparse
 import os
 import sys
 import time
@@ -56,6 +57,9 @@ def build_parser():
     p.add_argument("--vlb-steps", type=positive_int_arg, default=100,
                    help="terms of L_vlb evaluated: an unbiased estimate from that many random t "
                         "(T - 1 or more: every term)", may_change_on_resume=True)
+    p.add_argument("--clip-x0", action=argparse.BooleanOptionalAction, default=True, may_change_on_resume=True,
+                   help="clip each sampling step's x0 estimate to the data range [-1, 1] (Ho et al.'s "
+                        "sampler; without it few-step samples from the cosine schedule saturate)")
     p.add_argument("--ddim-table", action="store_true", may_change_on_resume=True,
                    help="sample quality and time against DDIM's S and eta at the end")
     p.add_argument("--table-steps", type=positive_int_arg, nargs="+", default=[10, 20, 50, 100],
@@ -78,7 +82,8 @@ def generate(model, schedule, n, args, batch=200, trajectory=False, S=None, eta=
     chunks, path = [], None
     for i in range(0, n, batch):
         out = ddim_sample(model, schedule, (min(batch, n - i), 1, 28, 28), S=S or args.sample_steps,
-                          eta=eta, device=args.device, trajectory=trajectory and i == 0)
+                          eta=eta, device=args.device, trajectory=trajectory and i == 0,
+                          clip_x0=1.0 if args.clip_x0 else None)
         if trajectory and i == 0:
             out, path = out
         chunks.append(to_images(out))

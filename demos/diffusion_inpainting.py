@@ -17,6 +17,7 @@ on ``--sample-steps`` S kept steps (S = T is the paper's setting; see the module
 Beside it, on the same images, masks and S: the plain *replacement* method (the known
 pixels replaced by their noised version every step, no jumps back: ``resample`` 1),
 S network calls per image -- what RePaint's resampling adds is measured against it.
+Every step clips its x̂_0 estimate to the image range [−1, 1] (see minigen.models.diffusion.ddim).
 """
 import json
 import os
@@ -133,7 +134,7 @@ def inpaint(model, schedule, truth, observed, args, jump_length, resample):
         known = observed[i:i + 100].reshape(-1, 1, 28, 28)
         x0 = mg.tensor(truth[i:i + 100].reshape(-1, 1, 28, 28) * 2 - 1, device=args.device)
         out = repaint(model, schedule, x0, known, S=args.sample_steps,
-                      jump_length=jump_length, resample=resample).numpy()
+                      jump_length=jump_length, resample=resample, clip_x0=1.0).numpy()
         exact &= bool(np.array_equal(out[known], x0.numpy()[known]))     # in the model's space
         filled.append(np.clip((out + 1) / 2, 0, 1).reshape(len(out), -1))
     # back in [0, 1], (2x - 1 + 1) / 2 may differ from x in the last bit: paste the input
