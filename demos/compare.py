@@ -424,6 +424,15 @@ def figure(pictures, out):
     return path
 
 
+def _write_table(rows, out):
+    table = compare.markdown_table(rows)
+    tmp = os.path.join(out, ".table.md.tmp")
+    with open(tmp, "w") as f:
+        f.write(table + "\n")
+    os.replace(tmp, os.path.join(out, "table.md"))
+    return table
+
+
 def main(argv=None):
     from minigen.models.vae import load_fashion_mnist
     args = build_parser().parse_args(argv)
@@ -467,12 +476,11 @@ def main(argv=None):
             row["sample_ms_per_image"] = compare.NONE
         rows.append(row)
         pictures[name] = pics
+        _write_table(rows, args.out)         # after every row: a long run killed early keeps its rows
     rows += [not_built(*entry) for entry in NOT_ON_BENCH]
 
-    table = compare.markdown_table(rows)
+    table = _write_table(rows, args.out)
     print(table)
-    with open(os.path.join(args.out, "table.md"), "w") as f:
-        f.write(table + "\n")
     plain_rows = json.loads(json.dumps(rows, default=float))      # NumPy scalars -> floats
     paths = {"figure": figure(pictures, args.out)} if pictures else {}
     write_results(args.out, {"settings": vars(args), "data": data.source, "rows": plain_rows},

@@ -48,6 +48,7 @@ def test_bench_holds_out_the_anomaly_class():
         compare.make_bench(x, y, x, y, anomaly_class=11)
 
 
+@pytest.mark.slow
 def test_every_family_end_to_end_through_one_measuring_call(tmp_path, monkeypatch):
     monkeypatch.setenv("MINIGEN_TINY", "1")
     demo = _demo()
