@@ -228,5 +228,22 @@ def loss_cases():
 def all_cases():
     """Every case of the library, in the order of the table."""
     cases = (elementwise_cases() + reduce_cases() + matmul_cases() + shape_cases()
-             + layer_cases() + loss_cases())
+             + layer_cases() + loss_cases() + fused_cases())
     return cases
+
+
+def fused_cases():
+    """The fused ops of minigen.ops.fused (a layer and its activation in one kernel pass)."""
+    from minigen.ops.fused import batch_norm_leaky_relu, conv2d_leaky_relu
+    return [
+        OpCase("conv2d_leaky_relu (fused, stride 2, bias)",
+               lambda x, w, b: conv2d_leaky_relu(x, w, b, stride=2, padding=1, negative_slope=0.2),
+               [(2, 3, 5, 5), (4, 3, 3, 3), (4,)]),
+        OpCase("conv2d_leaky_relu (fused relu, groups 2)",
+               lambda x, w: conv2d_leaky_relu(x, w, groups=2, padding=1, negative_slope=0.0),
+               [(1, 4, 4, 5), (2, 2, 3, 3)]),
+        OpCase("batch_norm_leaky_relu (fused, training)",
+               lambda x, w, b: batch_norm_leaky_relu(x, None, None, w, b, training=True,
+                                                     negative_slope=0.2),
+               [(4, 3, 2, 2), (3,), (3,)]),
+    ]
