@@ -216,7 +216,7 @@ def test_cpu_grad_weight_with_the_forwards_columns(case, dtype):
     x, w, gy = _conv_case_arrays(rng, case, dtype)
     xs, ws, s, p, d, g = case
     y, cols = cpu.conv2d_forward(noncontiguous(x), w, s, p, d, g, keep_columns=True)
-    assert cols is not None                            # these cases use the BLAS path
+    assert cols is not None
     check_close(y, ref.conv2d_forward(x, w, s, p, d, g), dtype)
     check_close(cpu.conv2d_grad_weight(x, gy, ws, s, p, d, g, columns=cols),
                 ref.conv2d_grad_weight(x, gy, ws, s, p, d, g), dtype)
@@ -292,3 +292,33 @@ def test_cpu_parallel_twins_equal_serial_twins(monkeypatch, dtype):
     monkeypatch.setattr(cpu, "_loop", lambda par, ser, work: par)
     for a, b in zip(everything(), serial):
         check_close(a, b, dtype)
+
+
+@pytest.mark.parametrize("path", ["per-image", "one product"])
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("seed", range(8))
+def test_cpu_both_conv_paths_match_reference(seed, dtype, path, monkeypatch):
+    """Force each of the two conv paths (per-image patches, one product per group) on
+    random and edge shapes, whatever the column length and the thread count."""
+    if path == "per-image":
+        monkeypatch.setattr(cpu, "PER_IMAGE_MAX_K", 10 ** 9)
+    else:
+        monkeypatch.setattr(cpu, "PER_IMAGE_MAX_K", 0)
+        monkeypatch.setattr(cpu, "PER_IMAGE_MIN_PIXELS", 10 ** 9)
+    rng = np.random.default_rng(100 + seed)
+    cases = [random_conv_case(rng, max_ch=6),
+             ((2, 24, 6, 6), (6, 8, 3, 3), (1, 2), (2, 0), (2, 1), 3),
+             ((1, 3, 7, 5), (4, 3, 3, 3), (1, 1), (1, 1), (1, 1), 1)]
+    case = cases[seed % 3] if seed < 3 else cases[0]
+    x, w, gy = _conv_case_arrays(rng, case, dtype)
+    xs, ws, s, p, d, g = case
+    b_out, b_in = rng.standard_normal(ws[0]).astype(dtype), rng.standard_normal(xs[1]).astype(dtype)
+    y, cols = cpu.conv2d_forward(noncontiguous(x), w, s, p, d, g, bias=b_out, negative_slope=0.3,
+                                 keep_columns=True)
+    check_close(y, _leaky(ref.conv2d_forward(x, w, s, p, d, g) + b_out.reshape(1, -1, 1, 1), 0.3),
+                dtype)
+    check_close(cpu.conv2d_grad_input(noncontiguous(gy), w, xs, s, p, d, g, bias=b_in),
+                ref.conv2d_grad_input(gy, w, xs, s, p, d, g) + b_in.reshape(1, -1, 1, 1), dtype)
+    expected_gw = ref.conv2d_grad_weight(x, gy, ws, s, p, d, g)
+    check_close(cpu.conv2d_grad_weight(x, gy, ws, s, p, d, g), expected_gw, dtype)
+    check_close(cpu.conv2d_grad_weight(x, gy, ws, s, p, d, g, columns=cols), expected_gw, dtype)
