@@ -438,7 +438,8 @@ def machine_facts(L, threads, unset):
     import numba
     import kernels
     np, torch = L.np, L.torch
-    kernels.batchnorm_forward_train(L.randn(2, 2, 2, 2), None, None)   # start Numba's threads
+    kernels.batchnorm_forward_train(L.randn(64, 64, 8, 8), None, None)  # start Numba's threads
+    # (a call above kernels.cpu.PARALLEL_MIN_WORK: smaller ones run on the calling thread)
     facts = dict(
         python=platform.python_version(), machine=platform.machine(), processor=_cpu_name(),
         cores=os.cpu_count(), threads=threads,

@@ -26,7 +26,7 @@ from minigen.tensor import Tensor
 # the modules whose CASES make the table, in its order
 CASE_MODULES = ("minigen.ops.elementwise", "minigen.ops.reduce", "minigen.ops.matmul",
                 "minigen.ops.shape", "minigen.ops.conv", "minigen.ops.pool", "minigen.ops.norm",
-                "minigen.functional", "minigen.ops.loss")
+                "minigen.functional", "minigen.ops.loss", "minigen.ops.fused")
 
 
 def draw(rng, shape, domain):
@@ -93,3 +93,4 @@ def all_cases():
     for name in CASE_MODULES:
         cases += importlib.import_module(name).CASES
     return cases
+

@@ -21,6 +21,7 @@ CPU, Numba CUDA on the GPU, a NumPy reference).
 
 import kernels
 
+from minigen import autograd
 from minigen.function import Function, ShapeError, user_line
 
 from minigen.ops import reduce
@@ -54,15 +55,24 @@ class Conv2d(_ConvParams, Function):
     """y = conv2d(x, W) + b.
 
     gx = conv_transpose2d(gy, W),  gW = Conv2dGradWeight(x, gy),  gb = sum of gy over n, i, j.
+
+    With keep_columns the CPU kernel's column matrix of x (im2col) is kept for gW,
+    which then skips its own im2col (set by conv2d() when W will need a gradient).
     """
 
+    keep_columns = False
+    columns = None
+
     def forward(self, x, w, b=None):
-        return kernels.conv2d_forward(x, w, *self.params, bias=b)   # bias added in the kernel
+        if not self.keep_columns:                                    # bias added in the kernel
+            return kernels.conv2d_forward(x, w, *self.params, bias=b)
+        y, self.columns = kernels.conv2d_forward(x, w, *self.params, bias=b, keep_columns=True)
+        return y
 
     def backward(self, gy):
         x, w = self.inputs[0], self.inputs[1]
         gx = ConvTranspose2d(*self.params, out_shape=x.shape)(gy, w)
-        gw = Conv2dGradWeight(*self.params, w_shape=w.shape)(x, gy)
+        gw = Conv2dGradWeight(*self.params, w_shape=w.shape, columns=self.columns)(x, gy)
         return (gx, gw) if len(self.inputs) == 2 else (gx, gw, _bias_grad(gy))
 
 
@@ -93,12 +103,14 @@ class Conv2dGradWeight(_ConvParams, Function):
     gx = conv_transpose2d(gy, G),  g_gy = conv2d(x, G).
     """
 
-    def __init__(self, stride, padding, dilation, groups, w_shape):
+    def __init__(self, stride, padding, dilation, groups, w_shape, columns=None):
         super().__init__(stride, padding, dilation, groups)
         self.w_shape = tuple(w_shape)
+        self.columns = columns                   # im2col of x from the forward, or None
 
     def forward(self, x, gy):
-        return kernels.conv2d_grad_weight(x, gy, self.w_shape, *self.params)
+        columns, self.columns = self.columns, None       # used once, then not held
+        return kernels.conv2d_grad_weight(x, gy, self.w_shape, *self.params, columns=columns)
 
     def backward(self, g):
         x, gy = self.inputs
@@ -142,6 +154,7 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
             raise ShapeError(f"conv2d: input of shape {input.shape} (padded by {padding}) is smaller "
                              f"than the kernel {tuple(weight.shape[2:])} (dilation {dilation}) at {user_line()}")
     fn = Conv2d(stride, padding, dilation, groups)
+    fn.keep_columns = autograd.is_grad_enabled() and weight.requires_grad
     return fn(input, weight) if bias is None else fn(input, weight, bias)
 
 
