@@ -246,6 +246,37 @@ def bn_case(L, n, c, hw, backward):
     return run_m, run_t, None
 
 
+def conv_bn_act_case(L, fused, n=64, c_in=64, c_out=128, hw=14):
+    """conv2d 64->128 k4s2p1 (no bias) -> batch_norm2d (training) -> LeakyReLU(0.2), fwd+bwd:
+    the DCGAN discriminator's middle block. fused=True uses minigen.ops.fused's
+    batch_norm_leaky_relu (the activation inside the batch-norm kernel's pass)."""
+    from minigen.ops.fused import batch_norm_leaky_relu
+    mg, torch, MF, TF = L.mg, L.torch, L.MF, L.TF
+    x_m, x_t = L.pair(L.randn(n, c_in, hw, hw), requires_grad=True)
+    w_m, w_t = L.pair(L.randn(c_out, c_in, 4, 4, scale=(c_in * 16) ** -0.5), requires_grad=True)
+    g_m, g_t = L.pair(1 + L.randn(c_out, scale=0.1), requires_grad=True)
+    b_m, b_t = L.pair(L.randn(c_out, scale=0.1), requires_grad=True)
+    gy = L.randn(n, c_out, hw // 2, hw // 2)
+    gy_m, gy_t = mg.tensor(gy), torch.tensor(gy)
+
+    def run_m():
+        for t in (x_m, w_m, g_m, b_m):
+            t.grad = None
+        h = MF.conv2d(x_m, w_m, None, stride=2, padding=1)
+        if fused:
+            y = batch_norm_leaky_relu(h, None, None, g_m, b_m, training=True, negative_slope=0.2)
+        else:
+            y = MF.leaky_relu(MF.batch_norm(h, None, None, g_m, b_m, training=True), 0.2)
+        y.backward(gy_m)
+
+    def run_t():
+        for t in (x_t, w_t, g_t, b_t):
+            t.grad = None
+        h = TF.conv2d(x_t, w_t, None, stride=2, padding=1)
+        TF.leaky_relu(TF.batch_norm(h, None, None, g_t, b_t, training=True), 0.2).backward(gy_t)
+    return run_m, run_t, 3 * conv_flops(n, c_in, c_out, 4, hw // 2, hw // 2)
+
+
 def build_same(L, factory):
     """factory(nn namespace) built by both libraries, PyTorch loaded with minigen's weights."""
     L.mg.manual_seed(0)
@@ -362,6 +393,8 @@ def cases(L):
         ("batchnorm2d 64x14x14 train fwd+bwd", "bn", 1.5, bn(64, 64, 14, True)),
         ("batchnorm2d 128x7x7 train fwd", "bn", 1.5, bn(64, 128, 7, False)),
         ("batchnorm2d 128x7x7 train fwd+bwd", "bn", 1.5, bn(64, 128, 7, True)),
+        ("conv64->128+BN+LReLU fwd+bwd", "fused", None, lambda: conv_bn_act_case(L, False)),
+        ("conv64->128+BN+LReLU fused fwd+bwd", "fused", None, lambda: conv_bn_act_case(L, True)),
         ("MLP 784-512-784 b128 step (Adam)", "mlp", 1.3, lambda: mlp_case(L)),
         ("DCGAN 28x28 b64 train step (D+G)", "dcgan", 1.5, lambda: dcgan_case(L)),
         ("engine: 1000 ops on 8 elems fwd+bwd", "engine", 5.0, lambda: engine_case(L)),
