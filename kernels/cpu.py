@@ -305,14 +305,9 @@ def swap01(a, bias=None, slope=NO_ACT):
 # for the loop kernels this replaced, grad-weight 0.82 against 1.56 ms.
 
 PER_IMAGE_MAX_K = 64        # use per-image patches when Cg*kh*kw is at most this
-# ... and for longer columns too when everything runs on one thread (Numba's threads
-# stand in for BLAS's: both are set together) and each image has at least this many
-# output pixels. Measured with 1 thread, against the one-big-product path: 3x3 stride-1
-# layers 16->32 on 28x28 0.45-0.62x the time, 64->64 and 32->32 on 14x14 0.7-0.9x; the
-# k4s2 layers onto 7x7 maps (49 pixels) 0.97-1.23x, so they keep the big product. With
-# 2 threads the per-image products (one small BLAS call per image, each waking BLAS's
-# threads) were 1.3-7x slower: then only short columns use this path.
-PER_IMAGE_MIN_PIXELS = 196
+# (For longer columns the two paths measured the same here on one thread -- 3x3 layers
+# 16->32 on 28x28 and 32->32, 64->64 on 14x14: 0.89-1.09x -- and the per-image one,
+# one small BLAS call per image, 1.3-7x slower on two threads.)
 
 
 @njit(cache=True)
@@ -322,7 +317,7 @@ def patch_index(Cg, H, W, geom):
     read from; -1 in the padding. The gather reads through this map and the scatter, its
     adjoint, adds back through the same map."""
     kh, kw, sh, sw, ph, pw, dh, dw, Ho, Wo = geom
-    index = np.full((Cg * kh * kw, Ho * Wo), -1, dtype=np.int64)
+    index = np.full((Cg * kh * kw, Ho * Wo), -1, dtype=np.int32)     # half the bytes of int64
     for c in range(Cg):
         for p in range(kh):
             i0, i1 = valid_range(H, Ho, p, sh, ph, dh)
@@ -441,11 +436,8 @@ class _Conv:
 
     @property
     def per_image(self):
-        """Per-image patch matrices and batched products (see above) for short columns, and,
-        with one thread, for output maps of at least PER_IMAGE_MIN_PIXELS pixels."""
-        if self.K <= PER_IMAGE_MAX_K:
-            return True
-        return self.L >= PER_IMAGE_MIN_PIXELS and numba.get_num_threads() == 1
+        """Short columns: per-image patch matrices and batched products (see above)."""
+        return self.K <= PER_IMAGE_MAX_K
 
     def patches(self, x):
         """The per-image patch matrices of a C-contiguous x: (N, G, K, L)."""
@@ -519,10 +511,13 @@ def _slope(negative_slope):
 
 
 # Keep the forward's column matrix for the grad-weight product when it is at most this
-# big (bytes). The DCGAN discriminator's 64->128 layer at batch 64 holds 12.8 MB; the
-# 64->64 3x3 layer on 14x14 maps 29 MB (recomputed instead: its im2col costs less than
-# holding it costs memory).
-KEEP_COLUMNS_MAX_BYTES = 16 * 2 ** 20
+# big (bytes). Memory decides, not speed: keeping the 12.8 MB columns of the DCGAN
+# discriminator's 64->128 layer (batch 64) saves one im2col per backward (~1-1.5 ms of a
+# ~200 ms DCGAN step here) but raised the step's peak resident-set growth from 46 to
+# 73 MB (PyTorch: 32 MB), and the WGAN-GP critic step's from 76 to 109 MB. At 4 MiB the
+# big layers recompute their columns and the small ones (the per-image patches of
+# few-channel layers, 0.8 MB for 1->64 on 28x28) are kept.
+KEEP_COLUMNS_MAX_BYTES = 4 * 2 ** 20
 
 
 def conv2d_forward(x, w, stride=1, padding=0, dilation=1, groups=1, bias=None,

@@ -299,12 +299,11 @@ def test_cpu_parallel_twins_equal_serial_twins(monkeypatch, dtype):
 @pytest.mark.parametrize("seed", range(8))
 def test_cpu_both_conv_paths_match_reference(seed, dtype, path, monkeypatch):
     """Force each of the two conv paths (per-image patches, one product per group) on
-    random and edge shapes, whatever the column length and the thread count."""
+    random and edge shapes, whatever the column length."""
     if path == "per-image":
         monkeypatch.setattr(cpu, "PER_IMAGE_MAX_K", 10 ** 9)
     else:
         monkeypatch.setattr(cpu, "PER_IMAGE_MAX_K", 0)
-        monkeypatch.setattr(cpu, "PER_IMAGE_MIN_PIXELS", 10 ** 9)
     rng = np.random.default_rng(100 + seed)
     cases = [random_conv_case(rng, max_ch=6),
              ((2, 24, 6, 6), (6, 8, 3, 3), (1, 2), (2, 0), (2, 1), 3),
