@@ -167,8 +167,11 @@ def to_channels_first(yh, shape, bias=None, slope=NO_ACT):
     N, C = shape[:2]
     L = yh.size // max(N * C, 1)
     y = np.empty(shape, dtype=yh.dtype)
-    if C == 1 or L == 1:                     # same bytes in both layouts: the same kernel,
-        C, L = L, C                          # read as N images of C*L "pixels" of 1 channel
+    if C == 1 or L == 1:                     # same bytes in both layouts: a copy, then the
+        y[...] = yh.reshape(shape)           # bias and activation per (image, channel) row
+        if bias is not None or slope == slope:
+            _loop(_bias_act_par, _bias_act_ser, y.size)(y.reshape(N, C, L), bias, slope)
+        return y
     _loop(_to_channels_first_par, _to_channels_first_ser, y.size)(
         yh.reshape(N, L, C), bias, slope, y.reshape(N, C, L))
     return y

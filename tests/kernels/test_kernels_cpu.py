@@ -184,6 +184,9 @@ def test_conv_empty_batch(mod):
 @pytest.mark.parametrize("case", [
     ((2, 1, 9, 9), (5, 1, 4, 4), (2, 2), (1, 1), (1, 1), 1),     # K = 16: direct kernels
     ((2, 16, 7, 7), (6, 8, 3, 3), (1, 1), (1, 1), (1, 1), 2),    # K = 72: im2col + BLAS
+    ((2, 8, 9, 9), (1, 8, 3, 3), (1, 1), (1, 1), (1, 1), 1),     # one output channel
+    ((2, 16, 3, 3), (6, 16, 3, 3), (1, 1), (0, 0), (1, 1), 1),   # one output pixel
+    ((2, 1, 12, 12), (4, 1, 9, 9), (1, 1), (0, 0), (1, 1), 1),   # one input channel, K = 81
 ])
 def test_cpu_conv_fused_bias_equals_adding_it(case, dtype):
     """The CPU kernels add the bias while they write the result; it must equal y + b."""
