@@ -55,8 +55,9 @@ def build_parser():
     p.add_argument("--n-samples", type=positive_int_arg, default=200, help="images saved in samples.npy", may_change_on_resume=True)
     p.add_argument("--vlb-n", type=positive_int_arg, default=100, help="test images for L_vlb", may_change_on_resume=True)
     p.add_argument("--vlb-steps", type=positive_int_arg, default=100,
-                   help="terms of L_vlb evaluated: an unbiased estimate from that many random t "
-                        "(T - 1 or more: every term)", may_change_on_resume=True)
+                   help="terms of L_vlb evaluated: an unbiased estimate from that many random t, "
+                        "noisy when a few terms dominate (the cosine schedule's last one); "
+                        "T - 1 or more: every term", may_change_on_resume=True)
     p.add_argument("--clip-x0", action=argparse.BooleanOptionalAction, default=True, may_change_on_resume=True,
                    help="clip each sampling step's x0 estimate to the data range [-1, 1] (Ho et al.'s "
                         "sampler; without it few-step samples from the cosine schedule saturate)")
