@@ -2,23 +2,27 @@
 
     python benchmarks/engine_checks.py
 
-Times `minigen.autograd.checksum` (the fingerprint each Function records of the leaves
+Times `minigen.versions.checksum` (the fingerprint each Function records of the leaves
 it reads, and backward compares) inside training steps of small ReLU MLPs, and prints
 its share of the step time. See the README, "Engine guarantees".
 """
+import os
+import sys
 import time
 
-import numpy as np
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))   # this checkout's minigen
 
-import minigen as mg
-import minigen.autograd as autograd
-import minigen.nn as nn
+import numpy as np  # noqa: E402
+
+import minigen as mg  # noqa: E402
+import minigen.nn as nn  # noqa: E402
+import minigen.versions as versions  # noqa: E402
 
 CASES = [((2, 64, 64, 1), 256, 200), ((784, 400, 20), 128, 30), ((784, 400, 400, 784), 64, 20)]
 
 
 def main():
-    real, spent = autograd.checksum, [0.0]
+    real, spent = versions.checksum, [0.0]
 
     def timed(array):
         start = time.perf_counter()
@@ -26,7 +30,7 @@ def main():
         spent[0] += time.perf_counter() - start
         return result
 
-    autograd.checksum = timed
+    versions.checksum = timed
     try:
         for sizes, batch, steps in CASES:
             mg.manual_seed(0)
@@ -51,7 +55,7 @@ def main():
             print(f"MLP {'-'.join(map(str, sizes))}, batch {batch}: {total / steps * 1e3:.2f} ms/step, "
                   f"checksums {spent[0] / steps * 1e3:.3f} ms/step ({spent[0] / total * 100:.1f} %)")
     finally:
-        autograd.checksum = real
+        versions.checksum = real
 
 
 if __name__ == "__main__":

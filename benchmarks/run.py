@@ -1,7 +1,8 @@
 """minigen against PyTorch on the CPU: one process, the same threads, float32.
 
     python benchmarks/run.py [--threads T] [--out benchmarks/results.json] [--rounds 15]
-                             [--only conv,bn] [--keep-openblas-env]
+                             [--only conv,bn] [--keep-openblas-env] [--no-memory]
+    python benchmarks/readme_table.py      # the README's table from benchmarks/results.json
 
 Needs the ``bench`` extra (``pip install -e ".[bench]"``: PyTorch CPU).
 
@@ -11,7 +12,7 @@ every input, weight and bias):
 
     conv2d 1->64, 64->128 (k4 s2 p1), 64->64 (k3 s1 p1); conv_transpose2d 128->64, 64->1
     (k4 s2 p1); batch_norm2d in training mode; an MLP training step (forward, MSE,
-    backward, Adam); one DCGAN training step (discriminator and generator updates);
+    backward, Adam), also at the 2-D toy size 2-128-128-2 (batch 256); one DCGAN training step (discriminator and generator updates);
     and the engine's own overhead: 1,000 elementwise ops on 8-element tensors.
 
 How it is timed. Each case builds a minigen callable and a PyTorch callable that do the
@@ -24,6 +25,12 @@ own arrays (measured: calling the two conv libraries strictly in turn slowed *bo
 PyTorch's conv2d 64->128 fwd+bwd from 7 to 17 ms). Reported: the median
 time per call over the rounds, and the ratio minigen/PyTorch as the median of the
 per-round ratios, with its interquartile range as the spread.
+
+Also printed: NumPy's sgemm GFLOP/s (1024^3, best of 5) and each conv's GFLOP/s as a
+share of it; for the model rows (DCGAN, WGAN-GP, U-Net, PixelCNN) the peak memory of a
+step for each library: the growth of the resident set (VmHWM after the peak was reset,
+minus VmRSS before) over 3 steps after a warm-up step, each library in a fresh process
+that builds the same case.
 
 Threads. Both libraries get T threads (default: all cores): torch.set_num_threads(T),
 numba.set_num_threads(T), and OPENBLAS_NUM_THREADS=T for NumPy's BLAS (set before NumPy
@@ -60,6 +67,9 @@ def parse_args():
                     help="comma-separated substrings: run only cases whose name contains one")
     ap.add_argument("--keep-openblas-env", action="store_true",
                     help="keep OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE (default: re-exec without)")
+    ap.add_argument("--no-memory", action="store_true",
+                    help="skip the peak-memory subprocesses of the model rows")
+    ap.add_argument("--memory-child", nargs=2, metavar=("CASE", "LIBRARY"), help=argparse.SUPPRESS)
     return ap.parse_args()
 
 
@@ -236,6 +246,37 @@ def bn_case(L, n, c, hw, backward):
     return run_m, run_t, None
 
 
+def conv_bn_act_case(L, fused, n=64, c_in=64, c_out=128, hw=14):
+    """conv2d 64->128 k4s2p1 (no bias) -> batch_norm2d (training) -> LeakyReLU(0.2), fwd+bwd:
+    the DCGAN discriminator's middle block. fused=True uses minigen.ops.fused's
+    batch_norm_leaky_relu (the activation inside the batch-norm kernel's pass)."""
+    from minigen.ops.fused import batch_norm_leaky_relu
+    mg, torch, MF, TF = L.mg, L.torch, L.MF, L.TF
+    x_m, x_t = L.pair(L.randn(n, c_in, hw, hw), requires_grad=True)
+    w_m, w_t = L.pair(L.randn(c_out, c_in, 4, 4, scale=(c_in * 16) ** -0.5), requires_grad=True)
+    g_m, g_t = L.pair(1 + L.randn(c_out, scale=0.1), requires_grad=True)
+    b_m, b_t = L.pair(L.randn(c_out, scale=0.1), requires_grad=True)
+    gy = L.randn(n, c_out, hw // 2, hw // 2)
+    gy_m, gy_t = mg.tensor(gy), torch.tensor(gy)
+
+    def run_m():
+        for t in (x_m, w_m, g_m, b_m):
+            t.grad = None
+        h = MF.conv2d(x_m, w_m, None, stride=2, padding=1)
+        if fused:
+            y = batch_norm_leaky_relu(h, None, None, g_m, b_m, training=True, negative_slope=0.2)
+        else:
+            y = MF.leaky_relu(MF.batch_norm(h, None, None, g_m, b_m, training=True), 0.2)
+        y.backward(gy_m)
+
+    def run_t():
+        for t in (x_t, w_t, g_t, b_t):
+            t.grad = None
+        h = TF.conv2d(x_t, w_t, None, stride=2, padding=1)
+        TF.leaky_relu(TF.batch_norm(h, None, None, g_t, b_t, training=True), 0.2).backward(gy_t)
+    return run_m, run_t, 3 * conv_flops(n, c_in, c_out, 4, hw // 2, hw // 2)
+
+
 def build_same(L, factory):
     """factory(nn namespace) built by both libraries, PyTorch loaded with minigen's weights."""
     L.mg.manual_seed(0)
@@ -252,6 +293,31 @@ def mlp_case(L):
     ours, theirs = build_same(L, factory)
     x_m, x_t = L.pair(L.randn(128, 784))
     y_m, y_t = L.pair(L.randn(128, 784))
+    opt_m = L.moptim.Adam(ours.parameters(), lr=1e-3)
+    opt_t = L.torch.optim.Adam(theirs.parameters(), lr=1e-3)
+
+    def run_m():
+        opt_m.zero_grad()
+        L.MF.mse_loss(ours(x_m), y_m).backward()
+        opt_m.step()
+
+    def run_t():
+        opt_t.zero_grad()
+        L.TF.mse_loss(theirs(x_t), y_t).backward()
+        opt_t.step()
+    return run_m, run_t, None
+
+
+def mlp_toy_case(L):
+    """The 2-D toy size: Linear 2->128, ReLU, Linear 128->128, ReLU, Linear 128->2; MSE to
+    a target; backward; Adam step (batch 256). Mostly per-op cost, little arithmetic."""
+    def factory(nn):
+        return nn.Sequential(nn.Linear(2, 128), nn.ReLU(), nn.Linear(128, 128), nn.ReLU(),
+                             nn.Linear(128, 2))
+
+    ours, theirs = build_same(L, factory)
+    x_m, x_t = L.pair(L.randn(256, 2))
+    y_m, y_t = L.pair(L.randn(256, 2))
     opt_m = L.moptim.Adam(ours.parameters(), lr=1e-3)
     opt_t = L.torch.optim.Adam(theirs.parameters(), lr=1e-3)
 
@@ -352,10 +418,78 @@ def cases(L):
         ("batchnorm2d 64x14x14 train fwd+bwd", "bn", 1.5, bn(64, 64, 14, True)),
         ("batchnorm2d 128x7x7 train fwd", "bn", 1.5, bn(64, 128, 7, False)),
         ("batchnorm2d 128x7x7 train fwd+bwd", "bn", 1.5, bn(64, 128, 7, True)),
+        ("conv64->128+BN+LReLU fwd+bwd", "fused", None, lambda: conv_bn_act_case(L, False)),
+        ("conv64->128+BN+LReLU fused fwd+bwd", "fused", None, lambda: conv_bn_act_case(L, True)),
         ("MLP 784-512-784 b128 step (Adam)", "mlp", 1.3, lambda: mlp_case(L)),
-        ("DCGAN 28x28 b64 train step (D+G)", "dcgan", 2.0, lambda: dcgan_case(L)),
-        ("engine: 1000 ops on 8 elems fwd+bwd", "engine", 5.0, lambda: engine_case(L)),
-    ] + gan_cases(L) + diffusion_cases(L) + tractable_cases(L)
+        ("MLP 2-128-128-2 b256 step (Adam)", "mlp-toy", 1.5, lambda: mlp_toy_case(L)),
+        ("DCGAN 28x28 b64 train step (D+G)", "dcgan", 1.5, lambda: dcgan_case(L)),
+        ("engine: 1000 ops on 8 elems fwd+bwd", "engine", 1.5, lambda: engine_case(L)),
+    ] + _with_goals(gan_cases(L) + diffusion_cases(L) + tractable_cases(L))
+
+
+# The "must reach" ratios of issue 16 for the model rows (the case files' own goals
+# are older): the DCGAN step 1.5, the WGAN-GP critic step with its double backward 2.0,
+# the U-Net training step 1.5, the PixelCNN step 1.5.
+ISSUE_GOALS = {"GANTrainer DCGAN": 1.5, "WGAN-GP": 2.0, "U-Net C16 28x28 b64 train": 1.5,
+               "PixelCNN": 1.5}
+
+# Rows whose peak memory per step is measured (each library in a subprocess of its own).
+MEMORY_ROWS = ("DCGAN 28x28", "GANTrainer DCGAN", "WGAN-GP", "U-Net C16 28x28 b64 train", "PixelCNN")
+
+
+def _with_goals(rows):
+    out = []
+    for name, group, goal, build in rows:
+        goal = next((g for key, g in ISSUE_GOALS.items() if name.startswith(key)), goal)
+        out.append((name, group, goal, build))
+    return out
+
+
+# ---------------------------------------------------------------------------- memory
+
+def _vm_kb(field):
+    """A field of /proc/self/status in kB (VmRSS: resident now, VmHWM: its peak)."""
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    raise OSError(f"{field} not in /proc/self/status")
+
+
+def memory_child(case_name, library, steps=3):
+    """Run in a subprocess: build the case (both libraries' models, as the timing does),
+    call one library's step once (compiles, allocates optimiser state), then reset the
+    resident-set peak (Linux: write 5 to /proc/self/clear_refs) and run `steps` more
+    steps. Prints the peak growth over the resident set before them, in MB."""
+    L = Libs()
+    build = next(b for name, _, _, b in cases(L) if name == case_name)
+    run_m, run_t, _ = build()
+    fn = run_m if library == "minigen" else run_t
+    fn()
+    import gc
+    gc.collect()
+    with open("/proc/self/clear_refs", "w") as fh:
+        fh.write("5")
+    before = _vm_kb("VmRSS")
+    for _ in range(steps):
+        fn()
+    print(json.dumps(dict(peak_growth_mb=(_vm_kb("VmHWM") - before) / 1024.0)))
+
+
+def measure_memory(case_name, threads):
+    """Peak resident-set growth of one step, per library, each in a fresh process."""
+    import subprocess
+    out = {}
+    for library in ("minigen", "torch"):
+        try:
+            res = subprocess.run([sys.executable, os.path.abspath(__file__), "--threads", str(threads),
+                                  "--memory-child", case_name, library],
+                                 capture_output=True, text=True, timeout=600, env=dict(os.environ))
+            out[library] = json.loads(res.stdout.strip().splitlines()[-1])["peak_growth_mb"]
+        except Exception as exc:              # facts only: never fail the benchmark here
+            out[library] = None
+            out[f"{library}_error"] = str(exc)[:200]
+    return out
 
 
 # ---------------------------------------------------------------------------- machine facts
@@ -397,7 +531,7 @@ def openblas_facts(np):
 
 def sgemm_gflops(L, size=1024, reps=5):
     """Large float32 matmul throughput of NumPy's BLAS and of PyTorch: the machine's peak."""
-    np, torch = L.np, L.torch
+    torch = L.torch
     a, b = L.randn(size, size), L.randn(size, size)
     ta, tb = torch.tensor(a), torch.tensor(b)
     out = {}
@@ -412,7 +546,8 @@ def machine_facts(L, threads, unset):
     import numba
     import kernels
     np, torch = L.np, L.torch
-    kernels.batchnorm_forward_train(L.randn(2, 2, 2, 2), None, None)   # start Numba's threads
+    kernels.batchnorm_forward_train(L.randn(64, 64, 8, 8), None, None)  # start Numba's threads
+    # (a call above kernels.cpu.PARALLEL_MIN_WORK: smaller ones run on the calling thread)
     facts = dict(
         python=platform.python_version(), machine=platform.machine(), processor=_cpu_name(),
         cores=os.cpu_count(), threads=threads,
@@ -451,10 +586,12 @@ def main():
     sys.path.insert(0, REPO)
     import torch                              # before kernels: PyTorch keeps its own OpenMP defaults
     torch.set_num_threads(args.threads)
-    L = Libs()
     import numba
     numba.set_num_threads(min(args.threads, numba.config.NUMBA_NUM_THREADS))
     torch.manual_seed(0)
+    if args.memory_child:
+        return memory_child(*args.memory_child)
+    L = Libs()
 
     unset = os.environ.get(REEXEC_MARK)
     facts = machine_facts(L, args.threads, unset)
@@ -481,7 +618,7 @@ def main():
 
     only = [s.strip() for s in args.only.split(",") if s.strip()]
     header = (f"{'case':<38} {'minigen ms':>10} {'torch ms':>9} {'ratio':>6} {'[IQR]':>12} "
-              f"{'goal':>5} {'met?':>4}  {'GFLOP/s mg/torch':>16}")
+              f"{'goal':>5} {'met?':>4}  {'GFLOP/s mg/torch':>16} {'%sgemm':>7}  {'peak MB mg/torch':>16}")
     print(header)
     print("-" * len(header))
     rows = []
@@ -492,19 +629,32 @@ def main():
         r = compare(run_m, run_t, args.rounds, args.block_ms / 1e3)
         r.update(case=name, group=group, goal=goal,
                  met=None if goal is None else bool(r["ratio"] <= goal))
+        gf = share = mem = ""
         if flops:
             r["gflops_minigen"] = flops / (r["minigen_ms"] / 1e3) / 1e9
             r["gflops_torch"] = flops / (r["torch_ms"] / 1e3) / 1e9
+            # the conv's throughput as a share of NumPy's sgemm peak measured above
+            r["sgemm_share_minigen"] = r["gflops_minigen"] / facts["sgemm_1024_gflops"]["numpy"]
+            gf = f"{r['gflops_minigen']:7.1f}/{r['gflops_torch']:<7.1f}"
+            share = f"{100 * r['sgemm_share_minigen']:6.0f}%"
+        if not args.no_memory and name.startswith(MEMORY_ROWS):
+            r["peak_memory_mb"] = measure_memory(name, args.threads)
+            m = r["peak_memory_mb"]
+            if m.get("minigen") is not None and m.get("torch") is not None:
+                mem = f"{m['minigen']:7.1f}/{m['torch']:<7.1f}"
         rows.append(r)
         met = "-" if goal is None else ("yes" if r["met"] else "NO")
-        gf = f"{r['gflops_minigen']:7.1f}/{r['gflops_torch']:<7.1f}" if flops else ""
         print(f"{name:<38} {r['minigen_ms']:10.3f} {r['torch_ms']:9.3f} {r['ratio']:6.2f} "
-              f"[{r['ratio_q1']:4.2f}-{r['ratio_q3']:4.2f}] {goal if goal else '':>5} {met:>4}  {gf}",
-              flush=True)
+              f"[{r['ratio_q1']:4.2f}-{r['ratio_q3']:4.2f}] {goal if goal else '':>5} {met:>4}  "
+              f"{gf:>16} {share:>7}  {mem}", flush=True)
     met = [r for r in rows if r["goal"] is not None]
     print(f"\ngoals met: {sum(r['met'] for r in met)}/{len(met)}")
     facts["load_average_end"] = os.getloadavg() if hasattr(os, "getloadavg") else None
-    out = dict(settings=dict(threads=args.threads, rounds=args.rounds, block_ms=args.block_ms,
+    import datetime
+    out = dict(date=datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+               command="python benchmarks/run.py " + " ".join(
+                   f"'{a}'" if " " in a else a for a in sys.argv[1:]),
+               settings=dict(threads=args.threads, rounds=args.rounds, block_ms=args.block_ms,
                              dtype="float32", statistic="median per call; ratio = median of "
                              "per-round ratios, IQR as spread",
                              openblas_env_unset=unset or None,

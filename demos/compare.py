@@ -14,7 +14,7 @@ anomaly AUROC of a held-out class and the linear-probe accuracy of the latent.
 Families not on the bench get a row marked "not built".
 
 With ``--from DIR``: DIR/<key>/samples.npy (and results.json) written by the family demos
-(keys: pca fa vae iwae fvsbn made realnvp dcgan ddpm; e.g. ``python demos/dcgan.py --out
+(keys: patches pca fa vae iwae fvsbn made pixelcnn realnvp dcgan wgan_gp stylegan ddpm; e.g. ``python demos/dcgan.py --out
 DIR/dcgan``) are measured for sample quality and sampling is not timed again; parameters
 and training time come from that results.json where it recorded them; the columns that
 need the model itself (likelihood, in-painting, anomaly, probe) say "—".
@@ -37,6 +37,8 @@ from minigen.train import demo_parser, out_dir_arg, positive_int_arg, write_resu
 EXACT, APPROX, IMPLICIT = "explicit tractable", "explicit approximate", "implicit"
 TAXONOMY = {"classic": "explicit tractable (linear Gaussian)", "vae": APPROX, "diffusion": APPROX,
             "autoregressive": EXACT, "flows": EXACT, "gan": IMPLICIT}
+CLASS_OF_KEY = {"patches": EXACT}
+NOT_MEASURED = "not measured"       # the one classic model that is not a linear Gaussian
 
 
 def build_parser():
@@ -55,6 +57,9 @@ def build_parser():
                    help="samples per model for FD/KID (default 1000; 40 under MINIGEN_TINY)")
     p.add_argument("--n-inpaint", type=positive_int_arg, default=None,
                    help="test images per in-painting mask (default 100; 6 under MINIGEN_TINY)")
+    p.add_argument("--only", nargs="+", metavar="KEY", default=None,
+                   help="measure only these models (keys as for --from: patches pca ... ddpm); "
+                        "the other rows say 'not measured in this run'")
     p.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
     return p
 
@@ -147,17 +152,19 @@ def build_vae(bench, args, objective="elbo"):
         latent=lambda x: np.asarray(model.latent_means(x)), model=model)
 
 
-def _autoregressive(name, model, bench, args):
-    seconds = _adam_train(model, lambda b: model.loss(_binary(b)), bench.x_train, args)
+def _autoregressive(name, model, bench, args, image=False):
+    shape = (-1, 1, 28, 28) if image else (-1, 784)          # PixelCNN takes images
+    seconds = _adam_train(model, lambda b: model.loss(_binary(b).reshape(shape)), bench.x_train, args)
     model.eval()
-    nll = lambda x: np.asarray(-model.log_prob(x).numpy()) if len(x) <= 500 else \
-        np.concatenate([-model.log_prob(x[i:i + 500]).numpy() for i in range(0, len(x), 500)])
+    nll = lambda x: np.concatenate([-model.log_prob(x[i:i + 500].reshape(shape)).numpy()
+                                    for i in range(0, len(x), 500)])
 
     def nll_no_grad(x):
         with mg.no_grad():
             return nll(x)
     return Candidate(
-        name, "autoregressive", EXACT, _count(model), seconds, sample=model.sample,
+        name, "autoregressive", EXACT, _count(model), seconds,
+        sample=lambda n: model.sample(n).reshape(n, -1),
         nll=nll_no_grad, nll_kind="exact",
         # the exact conditional exists only when the observed pixels come first in the
         # order (the bottom half missing); none of the VAE demo's three masks is such
@@ -178,9 +185,15 @@ def build_made(bench, args):
     return _autoregressive("MADE", MADE(784, hidden=(size(500, 32),)).to(args.device), bench, args)
 
 
+def build_pixelcnn(bench, args):
+    from minigen.models.autoregressive import PixelCNN
+    mg.manual_seed(args.seed)
+    model = PixelCNN(28, channels=size(32, 8), num_blocks=size(4, 1)).to(args.device)
+    return _autoregressive("PixelCNN", model, bench, args, image=True)
+
+
 def build_realnvp(bench, args):
     from minigen.models.flows import realnvp_image
-    from minigen.compare import dequantise
     mg.manual_seed(args.seed)
     flow = realnvp_image(28, hidden=size(32, 8), num_checkerboard=size(4, 1),
                          num_channel=size(4, 1)).to(args.device)
@@ -201,32 +214,101 @@ def build_realnvp(bench, args):
         model=flow)
 
 
-def build_dcgan(bench, args):
-    from minigen.models.gan import GANTrainer, dcgan_discriminator, dcgan_generator, dcgan_init_
-    mg.manual_seed(args.seed)
-    c = size(64, 8)
-    G = dcgan_init_(dcgan_generator(size(100, 16), c)).to(args.device)
-    D = dcgan_init_(dcgan_discriminator(c)).to(args.device)
-    adam = lambda m: mg.optim.Adam(m.parameters(), lr=2e-4, betas=(0.5, 0.999))
-    trainer = GANTrainer(G, D, adam(G), adam(D), loss="nonsaturating")
+def _latent_search(G, args, noise_of=None):
+    """The GAN's in-painting: optimise z so that G(z) matches the observed pixels."""
+    from minigen.compare import latent_search_inpaint
+    from minigen.models.gan import frozen
+
+    def inpaint(x, observed):
+        was_training = G.training
+        G.eval()
+        noise = noise_of(len(x)) if noise_of else None        # StyleGAN: hold its noise still
+        generate = (lambda z: (G(z) + 1) / 2) if noise is None else (lambda z: (G(z, noise=noise) + 1) / 2)
+        try:
+            with frozen(G):
+                return latent_search_inpaint(generate, G.latent_dim, x, observed,
+                                             steps=size(200, 3), lr=0.05, seed=args.seed,
+                                             device=args.device)
+        finally:
+            G.train(was_training)
+    return inpaint
+
+
+def _gan_candidate(name, G, D, trainer, bench, args, score_name, noise_of=None, copies=1):
+    """copies > 1: D has a minibatch-stddev layer (groups of ``copies``, sample i with
+    i + N, i + 2N, ...); each image is scored in a group of its own copies, so its score
+    depends on it alone and not on which images share its batch."""
     started = time.time()
-    for batch in _batches(bench.x_train, args.steps, args.batch_size, args.seed):
+    for batch in _batches(bench.x_train, args.steps, trainer.loader_batch_size(args.batch_size), args.seed):
         trainer.step(_tensor(batch * 2 - 1, args, (-1, 1, 28, 28)))
     seconds = time.time() - started
 
-    def realness(x):                       # -D(x): low D logit = "fake" = anomalous
+    def realness(x):                       # -D(x): low D logit / critic score = "fake" = anomalous
         D.eval()
+        scores = []
         with mg.no_grad():
-            return -D(_tensor(x * 2 - 1, args, (-1, 1, 28, 28))).numpy().reshape(-1)
+            for i in range(0, len(x), 500):
+                chunk = np.tile(x[i:i + 500], (copies, 1))
+                scores.append(-D(_tensor(chunk * 2 - 1, args, (-1, 1, 28, 28))).numpy().reshape(-1)[:len(chunk) // copies])
+        return np.concatenate(scores)
     return Candidate(
-        "DCGAN", "gan", IMPLICIT, _count(G, D), seconds,
+        name, "gan", IMPLICIT, _count(G, D), seconds,
         sample=lambda n: (trainer.generate(n, seed=args.seed + 1).reshape(n, -1) + 1) / 2,
-        inpaint=None, inpaint_method="latent search (not built)",
-        anomaly_score=realness, anomaly_method="-D(x)", model=G)
+        inpaint=_latent_search(G, args, noise_of), inpaint_method="latent search (Adam on z)",
+        anomaly_score=realness, anomaly_method=score_name, model=G)
+
+
+def build_dcgan(bench, args, loss="nonsaturating"):
+    """DCGAN (non-saturating, batch norm) or, with ``loss="wgan-gp"``, the same networks as a
+    WGAN-GP: critic with layer norm, lambda 10, n_critic 5, Adam 1e-4 (0.5, 0.9), as demos/dcgan.py."""
+    from minigen.models.gan import GANTrainer, dcgan_discriminator, dcgan_generator, dcgan_init_
+    mg.manual_seed(args.seed)
+    c = size(64, 8)
+    gp = loss == "wgan-gp"
+    G = dcgan_init_(dcgan_generator(size(100, 16), c)).to(args.device)
+    D = dcgan_init_(dcgan_discriminator(c, norm="layer" if gp else "batch")).to(args.device)
+    lr, betas = (1e-4, (0.5, 0.9)) if gp else (2e-4, (0.5, 0.999))
+    adam = lambda m: mg.optim.Adam(m.parameters(), lr=lr, betas=betas)
+    trainer = GANTrainer(G, D, adam(G), adam(D), loss=loss, n_critic=5 if gp else 1, gp_weight=10.0)
+    return _gan_candidate("WGAN-GP" if gp else "DCGAN", G, D, trainer, bench, args,
+                          "-critic(x)" if gp else "-D(x)")
+
+
+def build_stylegan(bench, args):
+    """StyleGAN-lite of demos/stylegan.py: mapping network, constant input, AdaIN, noise;
+    ProGAN's discriminator at 28x28, non-saturating loss with R1 (gamma 1), Adam (0, 0.99)."""
+    from minigen.models.gan import GANTrainer
+    from minigen.models.gan.progan import ProDiscriminator
+    from minigen.models.gan.style import StyleGenerator
+    mg.manual_seed(args.seed)
+    channels = (size(64, 8), size(32, 8), size(16, 8))
+    G = StyleGenerator(32, 32, channels, 4).to(args.device)
+    D = ProDiscriminator(channels).to(args.device)
+    adam = lambda m: mg.optim.Adam(m.parameters(), lr=1e-3, betas=(0.0, 0.99), eps=1e-8)
+    trainer = GANTrainer(G, D, adam(G), adam(D), loss="nonsaturating", r1_weight=1.0)
+    return _gan_candidate("StyleGAN-lite", G, D, trainer, bench, args, "-D(x) (stddev group: copies of x)",
+                          noise_of=lambda n: G.make_noise(n, device=args.device), copies=4)
+
+
+def build_patch_table(bench, args):
+    """The L6.1 joint table as an image model: 49 independent 4x4 blocks, a 2^16-state
+    table at each block position (minigen.compare.PatchTables)."""
+    from minigen.compare import PatchTables
+    started = time.time()
+    model = PatchTables().fit(_binary(bench.x_train, np.random.default_rng(args.seed)))
+    seconds = time.time() - started
+    rng = np.random.default_rng(args.seed)
+    nll = lambda x: -model.log_prob(x)
+    return Candidate(
+        "joint 4x4-patch table", "classic", EXACT, model.parameters, seconds,
+        sample=lambda n: model.sample(n, rng), nll=nll, nll_kind="exact",
+        inpaint=lambda x, o: model.inpaint_mean(_binary(x, np.random.default_rng(args.seed + 2)), o),
+        inpaint_method="exact conditional (per block)",
+        anomaly_score=nll, anomaly_method="-log p(x)", anomaly_input="binary", model=model)
 
 
 def build_ddpm(bench, args):
-    from minigen.models.diffusion import UNet, ddim_sample, ddpm_loss, make_schedule, repaint
+    from minigen.models.diffusion import UNet, ddim_sample, ddpm_loss, make_schedule, repaint, vlb_per_image
     mg.manual_seed(args.seed)
     schedule = make_schedule("linear", size(1000, 20))
     net = UNet(channels=size(32, 8), blocks=1, attention=not size(False, True)).to(args.device)
@@ -237,15 +319,20 @@ def build_ddpm(bench, args):
 
     def sample(n):
         with mg.no_grad():
-            return (ddim_sample(net, schedule, (n, 1, 28, 28), S=S, device=args.device)
+            return (ddim_sample(net, schedule, (n, 1, 28, 28), S=S, device=args.device, clip_x0=1.0)
                     .numpy().reshape(n, -1) + 1) / 2
 
     def inpaint(x, observed):
         with mg.no_grad():
             out = repaint(net, schedule, _tensor(x * 2 - 1, args, (-1, 1, 28, 28)),
                           observed.reshape(-1, 1, 28, 28), S=S, jump_length=size(10, 2),
-                          resample=size(5, 2))
+                          resample=size(5, 2), clip_x0=1.0)
         return (out.numpy().reshape(len(x), -1) + 1) / 2
+
+    vlb_steps = size(20, 2)
+
+    def vlb(x):                              # L_vlb per image, nats of the 8-bit image (a bound)
+        return sum(vlb_per_image(net, schedule, x.reshape(-1, 1, 28, 28), steps=vlb_steps, seed=args.seed))
 
     def denoising_error(x, t_frac=0.1):      # per-image ‖ε − ε_θ(x_t, t)‖² at a fixed small t
         rng = np.random.default_rng(3)
@@ -257,32 +344,32 @@ def build_ddpm(bench, args):
             return (r * r).numpy().reshape(len(x), -1).mean(axis=1)
     return Candidate(
         "DDPM (DDIM sampling)", "diffusion", APPROX, _count(net), seconds, sample=sample,
-        nll=None, nll_kind="bound (vlb_bits_per_dim, not measured here)",
+        nll=vlb, nll_space="discrete",
+        nll_kind=f"bound (L_vlb; {vlb_steps} of {schedule.T - 1} terms sampled)",
         inpaint=inpaint, inpaint_method="RePaint", anomaly_score=denoising_error,
         anomaly_method="denoising error", model=net)
 
 
 BUILDERS = [          # (row name, family package, folder name under --from DIR, builder)
+    ("joint 4x4-patch table", "classic", "patches", build_patch_table),
     ("PCA (PPCA, 32)", "classic", "pca", build_pca),
     ("Factor analysis (16)", "classic", "fa", build_fa),
     ("VAE", "vae", "vae", build_vae),
     ("IWAE (k=5)", "vae", "iwae", lambda b, a: build_vae(b, a, "iwae")),
     ("FVSBN", "autoregressive", "fvsbn", build_fvsbn),
     ("MADE", "autoregressive", "made", build_made),
+    ("PixelCNN", "autoregressive", "pixelcnn", build_pixelcnn),
     ("RealNVP", "flows", "realnvp", build_realnvp),
     ("DCGAN", "gan", "dcgan", build_dcgan),
+    ("WGAN-GP", "gan", "wgan_gp", lambda b, a: build_dcgan(b, a, "wgan-gp")),
+    ("StyleGAN-lite", "gan", "stylegan", build_stylegan),
     ("DDPM (DDIM sampling)", "diffusion", "ddpm", build_ddpm),
 ]
 # in the issue's list but not on this bench (yet): their rows say so
-NOT_ON_BENCH = [
-    ("joint 4x4-patch table", "classic", EXACT, "models only 4x4 patches; no 28x28 sampler"),
-    ("PixelCNN", "autoregressive", EXACT, "not wired into the bench yet"),
-    ("WGAN-GP", "gan", IMPLICIT, "not wired into the bench yet"),
-    ("StyleGAN-lite", "gan", IMPLICIT, "not wired into the bench yet"),
-]
+NOT_ON_BENCH = []
 
 
-def _loaded_candidate(name, family, folder, n_needed):
+def _loaded_candidate(name, family, taxonomy, folder, n_needed):
     samples = np.load(os.path.join(folder, "samples.npy")).astype(np.float32)
     recorded = {}
     if os.path.exists(os.path.join(folder, "results.json")):
@@ -293,7 +380,7 @@ def _loaded_candidate(name, family, folder, n_needed):
         raise ValueError(f"{folder}/samples.npy has {len(samples)} samples, the bench needs {n_needed}")
     params = recorded.get("parameters", recorded.get("n_parameters", 0))
     seconds = recorded.get("train_seconds", recorded.get("train_and_eval_seconds", float("nan")))
-    return Candidate(name, family, TAXONOMY[family], params or 0, seconds,
+    return Candidate(name, family, taxonomy, params or 0, seconds,
                      sample=lambda n: samples[:n])
 
 
@@ -337,9 +424,22 @@ def figure(pictures, out):
     return path
 
 
+def _write_table(rows, out):
+    table = compare.markdown_table(rows)
+    tmp = os.path.join(out, ".table.md.tmp")
+    with open(tmp, "w") as f:
+        f.write(table + "\n")
+    os.replace(tmp, os.path.join(out, "table.md"))
+    return table
+
+
 def main(argv=None):
     from minigen.models.vae import load_fashion_mnist
     args = build_parser().parse_args(argv)
+    keys = [key for _, _, key, _ in BUILDERS]
+    unknown = sorted(set(args.only or []) - set(keys))
+    if unknown:
+        raise SystemExit(f"compare.py: --only {' '.join(unknown)}: unknown; the keys are {' '.join(keys)}")
     args.steps = args.steps or size(400, 3)
     os.makedirs(args.out, exist_ok=True)
     data = load_fashion_mnist(full=args.full, verbose=False)
@@ -355,7 +455,11 @@ def main(argv=None):
     rows, pictures = [], {}
     from tqdm import tqdm
     for name, family, key, build in tqdm(BUILDERS, desc="compare"):
-        taxonomy = TAXONOMY[family]
+        taxonomy = CLASS_OF_KEY.get(key, TAXONOMY[family])
+        if args.only is not None and key not in args.only:
+            rows.append(not_built(name, family, taxonomy, "not measured in this run (--only)") |
+                        {"status": NOT_MEASURED, **{k: NOT_MEASURED for k in compare.COLUMNS}})
+            continue
         if not _family_available(family):
             rows.append(not_built(name, family, taxonomy, f"minigen.models.{family} is not on main"))
             continue
@@ -364,7 +468,7 @@ def main(argv=None):
             if not os.path.exists(os.path.join(folder, "samples.npy")):
                 rows.append(not_built(name, family, taxonomy, f"no {folder}/samples.npy"))
                 continue
-            candidate = _loaded_candidate(name, family, folder, bench.n_samples)
+            candidate = _loaded_candidate(name, family, taxonomy, folder, bench.n_samples)
         else:
             candidate = build(bench, args)
         row, pics = compare.measure_row(candidate, bench)
@@ -372,12 +476,11 @@ def main(argv=None):
             row["sample_ms_per_image"] = compare.NONE
         rows.append(row)
         pictures[name] = pics
+        _write_table(rows, args.out)         # after every row: a long run killed early keeps its rows
     rows += [not_built(*entry) for entry in NOT_ON_BENCH]
 
-    table = compare.markdown_table(rows)
+    table = _write_table(rows, args.out)
     print(table)
-    with open(os.path.join(args.out, "table.md"), "w") as f:
-        f.write(table + "\n")
     plain_rows = json.loads(json.dumps(rows, default=float))      # NumPy scalars -> floats
     paths = {"figure": figure(pictures, args.out)} if pictures else {}
     write_results(args.out, {"settings": vars(args), "data": data.source, "rows": plain_rows},

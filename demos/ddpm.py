@@ -3,6 +3,7 @@
     python demos/ddpm.py                       # embedded 3,000-image subset
     python demos/ddpm.py --full --epochs 20    # the 60,000 training images (installed files)
     python demos/ddpm.py --channels 32 --attention
+    python demos/ddpm.py --resume --ddim-table     # a trained run: FD/KID against DDIM's S and η
 
 What it does (lecture L6.3):
 1. scales images to [-1, 1] and trains the U-Net on L_simple = ‖ε − ε_θ(x_t, t)‖² with
@@ -11,8 +12,13 @@ What it does (lecture L6.3):
    precision / recall of EMA samples against test images (minigen.metrics);
 3. at the end: the denoising trajectory of a few samples (a strip and a GIF),
    samples.npy (N x 1 x 28 x 28 in [0, 1]), the variational bound L_vlb in nats and
-   bits/dim on test images (discretised decoder at t = 1), results.json.
+   bits/dim on test images (discretised decoder at t = 1), results.json;
+4. with --ddim-table: FD / KID / precision / recall and wall time of --table-samples
+   EMA samples for each S in --table-steps and η in --table-etas (the same x_T in every
+   cell), and the η = 0 encode/decode error x_0 -> x_T -> x_0 of test images (RMSE per
+   pixel in [0, 1]).  ``--resume`` of a finished run only evaluates.
 """
+import argparse
 import os
 import sys
 import time
@@ -23,12 +29,14 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 
 import minigen as mg                                                        # noqa: E402
 from minigen import viz                                                     # noqa: E402
-from minigen.data import DataLoader                                         # noqa: E402
-from minigen.models.diffusion import SCHEDULES, ddim_sample, ddpm_loss, make_schedule  # noqa: E402
+from minigen.models.diffusion import SCHEDULES, ddim_encode, ddim_sample, ddpm_loss, make_schedule  # noqa: E402
 from minigen.models.diffusion.likelihood import vlb_bits_per_dim            # noqa: E402
 from minigen.models.diffusion.unet import UNet                              # noqa: E402
 from minigen.models.vae import load_fashion_mnist, sample_metrics           # noqa: E402
-from minigen.train import Loop, arg_parser, positive_float_arg, positive_int_arg, write_results  # noqa: E402
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from diffusion_common import adam_setup, parameter_count                    # noqa: E402
+from minigen.train import (Loop, arg_parser, non_negative_float_arg, positive_float_arg,  # noqa: E402
+                           positive_int_arg, write_results)
 
 
 def build_parser():
@@ -49,6 +57,19 @@ def build_parser():
     p.add_argument("--vlb-steps", type=positive_int_arg, default=100,
                    help="terms of L_vlb evaluated: an unbiased estimate from that many random t "
                         "(T - 1 or more: every term)", may_change_on_resume=True)
+    p.add_argument("--clip-x0", action=argparse.BooleanOptionalAction, default=True, may_change_on_resume=True,
+                   help="clip each sampling step's x0 estimate to the data range [-1, 1] (Ho et al.'s "
+                        "sampler; without it few-step samples from the cosine schedule saturate)")
+    p.add_argument("--ddim-table", action="store_true", may_change_on_resume=True,
+                   help="sample quality and time against DDIM's S and eta at the end")
+    p.add_argument("--table-steps", type=positive_int_arg, nargs="+", default=[10, 20, 50, 100],
+                   may_change_on_resume=True, help="S of the DDIM table")
+    p.add_argument("--table-etas", type=non_negative_float_arg, nargs="+", default=[0.0, 1.0],
+                   may_change_on_resume=True, help="eta of the DDIM table")
+    p.add_argument("--table-samples", type=positive_int_arg, default=200, may_change_on_resume=True,
+                   help="samples per cell of the DDIM table (FD/KID)")
+    p.add_argument("--table-encode", type=positive_int_arg, default=50, may_change_on_resume=True,
+                   help="test images encoded and decoded per S of the DDIM table")
     return p
 
 
@@ -57,11 +78,12 @@ def to_images(x):
     return np.clip((viz.to_numpy(x) + 1) / 2, 0, 1).astype(np.float32)
 
 
-def generate(model, schedule, n, args, batch=200, trajectory=False):
+def generate(model, schedule, n, args, batch=200, trajectory=False, S=None, eta=0.0):
     chunks, path = [], None
     for i in range(0, n, batch):
-        out = ddim_sample(model, schedule, (min(batch, n - i), 1, 28, 28), S=args.sample_steps,
-                          eta=0.0, device=args.device, trajectory=trajectory and i == 0)
+        out = ddim_sample(model, schedule, (min(batch, n - i), 1, 28, 28), S=S or args.sample_steps,
+                          eta=eta, device=args.device, trajectory=trajectory and i == 0,
+                          clip_x0=1.0 if args.clip_x0 else None)
         if trajectory and i == 0:
             out, path = out
         chunks.append(to_images(out))
@@ -80,14 +102,12 @@ def main(argv=None):
 
     mg.manual_seed(args.seed)
     model = UNet(channels=args.channels, blocks=args.blocks, attention=args.attention).to(args.device)
-    n_params = sum(p.numel() for p in model.parameters())
+    n_params = parameter_count(model)
     print(f"model: U-Net C={args.channels}, {args.blocks} block(s)/level, attention {args.attention}, "
           f"{n_params:,} parameters; {schedule.name} schedule, T = {schedule.T}")
 
-    loader = DataLoader(x_train, args.batch_size, seed=args.seed, drop_last=True, device=args.device)
-    opt = mg.optim.Adam(model.parameters(), lr=args.lr)
+    loader, opt, steps = adam_setup(model, x_train, args)
     ema = mg.optim.EMA(model, decay=args.ema_decay, warmup=True)
-    steps = args.steps if args.steps is not None else args.epochs * len(loader)
     loop = Loop(loader, args, steps=steps, desc="ddpm", state={"model": model, "optimizer": opt, "ema": ema})
     per_epoch, paths = [], {}
     for x0 in loop:
@@ -117,7 +137,9 @@ def main(argv=None):
         x_test = data.x_test[:args.vlb_n].reshape(-1, 1, 28, 28)
         vlb = vlb_bits_per_dim(model, schedule, x_test, steps=args.vlb_steps, seed=args.seed)
         results.update({f"vlb_{k}": v for k, v in vlb.items()}, vlb_images=len(x_test),
-                       vlb_seconds=round(time.time() - t, 1))
+                       vlb_seconds=round(time.time() - t, 1), vlb_terms=min(args.vlb_steps, schedule.T - 1))
+        if args.ddim_table:
+            results["ddim_table"] = ddim_table(model, schedule, data, args)
     print(f"\nL_vlb on {len(x_test)} test images: {vlb['nats']:.1f} nats/image = "
           f"{vlb['bits_per_dim']:.3f} bits/dim  (prior {vlb['prior']:.2f}, decoder {vlb['decoder']:.1f} nats)")
     paths["loss"] = viz.curves(loop.log_path, os.path.join(args.out, "loss.png"), keys=["loss"], smooth=20,
@@ -146,6 +168,34 @@ def evaluate(model, schedule, data, args, loop, paths):
         print(f"epoch {epoch}: FD {quality['fd']:.2f}, KID {quality['kid']:.4f}, precision "
               f"{quality['precision']:.2f}, recall {quality['recall']:.2f} ({args.n_eval} samples)")
     return row
+
+
+def ddim_table(model, schedule, data, args):
+    """FD / KID / precision / recall and seconds for every (S, η) of --table-steps x
+    --table-etas on the same x_T; per S the η = 0 round trip x_0 -> x_T -> x_0 of test images."""
+    n, rows = args.table_samples, []
+    real = data.x_test[:max(n, 2)]
+    x0 = mg.tensor(data.x_test[:args.table_encode].reshape(-1, 1, 28, 28) * 2 - 1, device=args.device)
+    print(f"\nDDIM table ({n} samples per cell, EMA weights):")
+    for S in args.table_steps:
+        if S > schedule.T:
+            continue
+        for eta in args.table_etas:
+            training_rng = mg.get_rng_state()
+            mg.manual_seed(args.seed + 2)                    # the same x_T in every cell
+            t = time.time()
+            fake = generate(model, schedule, n, args, S=S, eta=eta)
+            row = {"S": S, "eta": eta, "seconds": round(time.time() - t, 1)}
+            mg.set_rng_state(training_rng)
+            quality, why_not = sample_metrics(fake, real, seed=args.seed)
+            row.update(quality or {"metrics": why_not})
+            if eta == 0:                                      # x_0 -> x_T -> x_0 with the eta = 0 map
+                x_T = ddim_encode(model, schedule, x0, S=S)
+                back = to_images(ddim_sample(model, schedule, S=S, x_T=x_T, eta=0.0))
+                row["reconstruction_rmse"] = float(np.sqrt(np.mean((back - to_images(x0)) ** 2)))
+            rows.append(row)
+            print("  " + ", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in row.items()))
+    return rows
 
 
 def trajectory_pictures(path, out, k=8):

@@ -14,6 +14,10 @@ RePaint (Lugmayr et al. 2022): every reverse step the known pixels are replaced 
 forward-noised version; every ``--jump-length`` steps the walk goes back up that many
 steps and denoises again (``--resample`` times), to harmonise the seam.  The loop runs
 on ``--sample-steps`` S kept steps (S = T is the paper's setting; see the module).
+Beside it, on the same images, masks and S: the plain *replacement* method (the known
+pixels replaced by their noised version every step, no jumps back: ``resample`` 1),
+S network calls per image -- what RePaint's resampling adds is measured against it.
+Every step clips its x̂_0 estimate to the image range [−1, 1] (see minigen.models.diffusion.ddim).
 """
 import json
 import os
@@ -87,53 +91,65 @@ def main(argv=None):
     mean_image = data.x_train.mean(axis=0)
     rng = np.random.default_rng(args.seed)                # the VAE demo's masks: same seed, same order
     table, paths = {}, {}
+    replacement_calls = network_calls(args.sample_steps, 1, 1)
     for kind in MASKS:
         observed = make_mask(kind, n, rng)
-        mg.manual_seed(args.seed)
-        t = time.time()
-        filled, exact = [], True
-        for i in range(0, n, 100):
-            known = observed[i:i + 100].reshape(-1, 1, 28, 28)
-            x0 = mg.tensor(truth[i:i + 100].reshape(-1, 1, 28, 28) * 2 - 1, device=args.device)
-            out = repaint(model, schedule, x0, known, S=args.sample_steps,
-                          jump_length=args.jump_length, resample=args.resample).numpy()
-            exact &= bool(np.array_equal(out[known], x0.numpy()[known]))     # in the model's space
-            filled.append(np.clip((out + 1) / 2, 0, 1).reshape(len(out), -1))
-        # back in [0, 1], (2x - 1 + 1) / 2 may differ from x in the last bit: paste the input
-        filled = np.where(observed, truth, np.concatenate(filled))
-        seconds = time.time() - t
         baseline = mean_image_fill(truth, observed, mean_image)
-        table[kind] = {"mean image": missing_mse(baseline, truth, observed),
-                       "RePaint": missing_mse(filled, truth, observed), "seconds": round(seconds, 1),
-                       "known_pixels_exact": exact}
-        paths[kind] = picture(kind, truth, observed, baseline, filled, args.out)
+        table[kind] = {"mean image": missing_mse(baseline, truth, observed)}
+        fills = {}
+        for method, jump, resample in (("replacement", 1, 1), ("RePaint", args.jump_length, args.resample)):
+            filled, exact, seconds = inpaint(model, schedule, truth, observed, args, jump, resample)
+            fills[method] = filled
+            table[kind].update({method: missing_mse(filled, truth, observed), f"{method} seconds": seconds})
+            table[kind]["known_pixels_exact"] = table[kind].get("known_pixels_exact", True) and exact
+        paths[kind] = picture(kind, truth, observed, baseline, fills, args.out)
 
     vae = None
     if args.vae_results and os.path.exists(args.vae_results):
         with open(args.vae_results) as f:
             vae = json.load(f).get("mse_missing")
     print(f"\nmean squared error on the missing pixels ({n} test images per mask; lower is better)")
-    methods = ["mean image", "RePaint"] + ([m for m in next(iter(vae.values())) if m != "mean image"] if vae else [])
+    methods = ["mean image", "replacement", "RePaint"] + ([m for m in next(iter(vae.values())) if m != "mean image"] if vae else [])
     print(f"  {'mask':8s}" + "".join(f"{m:>18s}" for m in methods))
     for kind in MASKS:
         row = dict(table[kind], **({m: v for m, v in vae[kind].items() if m != "mean image"} if vae else {}))
         print(f"  {kind:8s}" + "".join(f"{row[m]:>18.4f}" for m in methods))
     if vae is None:
         print(f"  (run demos/vae_inpainting.py to add the VAE's methods; looked for {args.vae_results})")
+    print(f"  network calls per image: replacement {replacement_calls}, RePaint {calls}")
     results = {"mse_missing": table, "n_test": n, "network_calls_per_image": calls,
+               "replacement_network_calls_per_image": replacement_calls,
                "vae_mse_missing": vae, "settings": vars(args), "seconds": round(time.time() - started, 1)}
     write_results(args.out, results, paths)
     return results
 
 
-def picture(kind, truth, observed, baseline, filled, out, count=8):
-    rows = [truth[:count], np.where(observed[:count], truth[:count], 0.5), baseline[:count], filled[:count]]
+def inpaint(model, schedule, truth, observed, args, jump_length, resample):
+    """The walk of repaint() on every image, 100 at a time, from the same seed; returns the
+    filled images in [0, 1], whether the known pixels came back exactly, and the seconds."""
+    mg.manual_seed(args.seed)
+    t = time.time()
+    filled, exact = [], True
+    for i in range(0, len(truth), 100):
+        known = observed[i:i + 100].reshape(-1, 1, 28, 28)
+        x0 = mg.tensor(truth[i:i + 100].reshape(-1, 1, 28, 28) * 2 - 1, device=args.device)
+        out = repaint(model, schedule, x0, known, S=args.sample_steps,
+                      jump_length=jump_length, resample=resample, clip_x0=1.0).numpy()
+        exact &= bool(np.array_equal(out[known], x0.numpy()[known]))     # in the model's space
+        filled.append(np.clip((out + 1) / 2, 0, 1).reshape(len(out), -1))
+    # back in [0, 1], (2x - 1 + 1) / 2 may differ from x in the last bit: paste the input
+    return np.where(observed, truth, np.concatenate(filled)), exact, round(time.time() - t, 1)
+
+
+def picture(kind, truth, observed, baseline, fills, out, count=8):
+    rows = [truth[:count], np.where(observed[:count], truth[:count], 0.5), baseline[:count]] + \
+        [f[:count] for f in fills.values()]
     labels = []
-    for name in ("original", "observed", "mean image", "RePaint"):
+    for name in ("original", "observed", "mean image", *fills):
         labels += [name] + [""] * (count - 1)
     return viz.image_grid(np.concatenate(rows).reshape(-1, 28, 28), os.path.join(out, f"repaint_{kind}.png"),
                           nrow=count, labels=labels, value_range=(0, 1),
-                          title=f"RePaint, mask '{kind}' (missing shown grey in row 2)")
+                          title=f"in-painting, mask '{kind}' (missing shown grey in row 2)")
 
 
 if __name__ == "__main__":

@@ -26,13 +26,15 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 
 import minigen as mg                                                        # noqa: E402
 from minigen import viz                                                     # noqa: E402
-from minigen.data import DataLoader                                         # noqa: E402
 from minigen.data.toy2d import TOY_2D_NAMES, toy_2d                         # noqa: E402
 from minigen.metrics import frechet_distance                                # noqa: E402
 from minigen.models.diffusion import (GaussianMixture, SCHEDULES, SPACINGS, ToyEpsNet,  # noqa: E402
                                       ddim_encode, ddim_sample, ddpm_loss, ddpm_sample, make_schedule)
 from minigen.train import (Loop, arg_parser, non_negative_float_arg, non_negative_int_arg,  # noqa: E402
                            positive_float_arg, positive_int_arg, write_results)
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from diffusion_common import adam_setup, field_panel, parameter_count, plane_grid, points_gif, points_strip   # noqa: E402
 
 def build_parser():
     p = arg_parser(__doc__.splitlines()[0], steps=4000, batch_size=512, lr=2e-3,
@@ -95,14 +97,12 @@ def main(argv=None):
     # -- model ---------------------------------------------------------------------------
     mg.manual_seed(args.seed)
     model = ToyEpsNet(hidden=args.hidden, depth=args.depth, fourier=args.fourier).to(args.device)
-    n_params = sum(p.numel() for p in model.parameters())
+    n_params = parameter_count(model)
     print(f"model: ε_θ(x, t), residual MLP {args.hidden} x {args.depth} blocks, "
           f"{args.fourier} Fourier octaves, {n_params:,} parameters")
 
     # -- training: the step in plain sight -----------------------------------------------
-    loader = DataLoader(x_train, args.batch_size, seed=args.seed, drop_last=True, device=args.device)
-    opt = mg.optim.Adam(model.parameters(), lr=args.lr)
-    steps = args.steps if args.steps is not None else args.epochs * len(loader)
+    loader, opt, steps = adam_setup(model, x_train, args)
     lr_schedule = mg.optim.CosineAnnealingLR(opt, T_max=steps, eta_min=args.lr * 0.05)
     ema = mg.optim.EMA(model, decay=args.ema_decay, warmup=True)
     loop = Loop(loader, args, steps=steps, desc="ddpm",
@@ -157,35 +157,17 @@ def report(results, toy):
 
 def trajectory_pictures(path, toy, lim, out):
     """The reverse process x_T -> x_0 for 2,000 points: a strip of scatters and a GIF."""
-    import matplotlib.pyplot as plt
-    picks = np.linspace(0, len(path) - 1, min(6, len(path))).round().astype(int)
-    fig, axes = plt.subplots(1, len(picks), figsize=(2.6 * len(picks), 2.8))
-    for ax, i in zip(np.atleast_1d(axes), picks):
-        t, x = path[i]
-        ax.scatter(x[:2000, 0], x[:2000, 1], s=1, alpha=0.5)
-        ax.set_xlim(-lim, lim), ax.set_ylim(-lim, lim), ax.set_aspect("equal")
-        ax.set_title(f"t = {t}", fontsize=9), ax.set_xticks([]), ax.set_yticks([])
-    fig.suptitle("reverse process: noise x_T (left) to samples x_0 (right)")
-    strip = viz.save_figure(fig, os.path.join(out, "trajectory.png"))
-    frames = []
-    for t, x in path:
-        fig, ax = plt.subplots(figsize=(3, 3))
-        ax.scatter(x[:2000, 0], x[:2000, 1], s=1, alpha=0.5)
-        ax.set_xlim(-lim, lim), ax.set_ylim(-lim, lim), ax.set_aspect("equal")
-        ax.set_title(f"t = {t}"), ax.set_xticks([]), ax.set_yticks([])
-        fig.canvas.draw()
-        frames.append(np.asarray(fig.canvas.buffer_rgba())[..., :3].copy())
-        plt.close(fig)
-    gif = viz.save_gif(frames, os.path.join(out, "trajectory.gif"), duration_ms=300)
+    clouds, titles = [x for _, x in path], [f"t = {t}" for t, _ in path]
+    strip = points_strip(clouds, titles, lim, "reverse process: noise x_T (left) to samples x_0 (right)",
+                         os.path.join(out, "trajectory.png"))
+    gif = points_gif(clouds, titles, lim, os.path.join(out, "trajectory.gif"))
     return {"trajectory": strip, "trajectory gif": gif}
 
 
 def eps_fields(model, schedule, toy, lim, out, n=21):
     """ε_θ(x, t) over a grid at several t: the arrows point away from the data (−ε ∝ score)."""
     import matplotlib.pyplot as plt
-    ticks = np.linspace(-lim, lim, n)
-    xx, yy = np.meshgrid(ticks, ticks)
-    grid = np.stack([xx.ravel(), yy.ravel()], axis=1).astype(np.float32)
+    grid = plane_grid(lim, n)
     times = [t for t in (10, 100, 300, 600) if t < schedule.T] or [0]
     exact = GaussianMixture.from_toy(toy) if toy.modes is not None else None
     rows = 2 if exact is not None else 1
@@ -197,12 +179,7 @@ def eps_fields(model, schedule, toy, lim, out, n=21):
             if exact is not None:
                 fields.append(("exact", exact.eps(schedule, grid.astype(np.float64), steps)))
             for i, (label, eps) in enumerate(fields):
-                ax = axes[i, j]
-                ax.quiver(grid[:, 0], grid[:, 1], -eps[:, 0], -eps[:, 1], color="tab:blue")
-                if toy.modes is not None:
-                    ax.scatter(toy.modes[:, 0], toy.modes[:, 1], c="red", marker="x", s=20)
-                ax.set_title(f"{label} −ε, t = {t}", fontsize=9)
-                ax.set_aspect("equal"), ax.set_xticks([]), ax.set_yticks([])
+                field_panel(axes[i, j], grid, -eps, f"{label} −ε, t = {t}", marks=toy.modes)
     fig.suptitle("−ε_θ(x, t) = √(1 − ᾱ_t) ∇ log q_t(x): arrows point towards the data")
     return viz.save_figure(fig, os.path.join(out, "eps_field.png"))
 

@@ -30,7 +30,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import minigen as mg                                                    # noqa: E402
 import minigen.functional as F                                          # noqa: E402
 import minigen.nn as nn                                                 # noqa: E402
-from minigen import inspect, viz                                        # noqa: E402
+from minigen import inspection, viz                                        # noqa: E402
 from minigen.data import eight_gaussians                                # noqa: E402
 from minigen.tensor import Tensor                                       # noqa: E402
 from minigen.train import demo_parser, positive_int_arg, write_results  # noqa: E402
@@ -67,16 +67,16 @@ def check_every_gradient(model, x, y):
     tensor by +-1e-6 and replays the rest of the graph: no backward rule is trusted.
     """
     model64 = copy.deepcopy(model).double()
-    with inspect.record():
+    with inspection.record():
         loss = F.binary_cross_entropy_with_logits(model64(x.double()), y.double())
-    return inspect.check_graph(loss, names=model64, max_entries=1024)   # every entry
+    return inspection.check_graph(loss, names=model64, max_entries=1024)   # every entry
 
 
 # ---------------------------------------------------------------------- 5. training
 def train(model, x, y, steps, lr=0.05):
     """Adam on the full set; records the loss and the accuracy, and the gradient flow."""
     opt = mg.optim.Adam(model.parameters(), lr=lr)
-    flow = inspect.grad_flow(model)
+    flow = inspection.grad_flow(model)
     history = {"loss": [], "accuracy": []}
     for _ in range(steps):
         logits = model(x)
@@ -108,7 +108,7 @@ def vanishing_contrast(x, y, steps, out):
                         ("10 x (Linear, BatchNorm, ReLU)", "relu")):
         model = deep_mlp(kind)
         opt = mg.optim.SGD(model.parameters(), lr=0.1)
-        with inspect.grad_flow(model) as flow:
+        with inspection.grad_flow(model) as flow:
             for _ in range(steps):
                 loss = F.binary_cross_entropy_with_logits(model(x), y)
                 opt.zero_grad()
@@ -122,7 +122,7 @@ def vanishing_contrast(x, y, steps, out):
         for text in problems or ["no warnings: the gradient reaches every layer"]:
             print(f"  - {text}")
         flows[label] = flow
-    return inspect.compare(flows, os.path.join(out, "vanishing_gradients.png"), only="Linear",
+    return inspection.compare(flows, os.path.join(out, "vanishing_gradients.png"), only="Linear",
                            title="gradient norm per Linear layer: sigmoid vanishes, ReLU + BN does not")
 
 
@@ -181,16 +181,16 @@ def gradient_penalty_tour(x, seed, out):
     eps = Tensor(rng.uniform(0, 1, (16, 1)))
     D = critic().double()
 
-    with inspect.record():                # tag the nodes the first backward builds
+    with inspection.record():                # tag the nodes the first backward builds
         penalty = gradient_penalty(D, real, fake, eps)
     print(f"penalty = {penalty.item():.6f}; its graph holds the forward of D *and* the "
           "backward of D (ops marked *):")
-    graph = inspect.to_dot(penalty, os.path.join(out, "gp_graph"), names=D,
+    graph = inspection.to_dot(penalty, os.path.join(out, "gp_graph"), names=D,
                            title="gradient penalty: forward of D (blue), backward of D (orange)")
-    double = inspect.to_dot(penalty, os.path.join(out, "gp_double_backward"), names=D,
+    double = inspection.to_dot(penalty, os.path.join(out, "gp_double_backward"), names=D,
                             backward=True, max_nodes=300,
                             title="d penalty / d parameters: the double-backward graph")
-    inspect.trace(penalty, names=D, backward=True, limit=30)
+    inspection.trace(penalty, names=D, backward=True, limit=30)
 
     print("\nd penalty / d parameters (double backward) against finite differences:")
     print(f"  {'gradient of penalty':<22} {'shape':<9} {'analytic (backward)':<31} "
@@ -237,15 +237,15 @@ def main(argv=None):
     print(f"data: x {x.shape}, labels {y.shape}; {int(y.data.sum())} of {len(y)} in class 1")
 
     section("2. the graph of the loss, and the graph backward builds for its gradients")
-    with inspect.record():                # remember the line that made each node
+    with inspection.record():                # remember the line that made each node
         loss = F.binary_cross_entropy_with_logits(model(x), y)
-    graphs.append(inspect.to_dot(loss, os.path.join(args.out, "graph"), names=model,
+    graphs.append(inspection.to_dot(loss, os.path.join(args.out, "graph"), names=model,
                                  title="two-layer network: forward graph of the loss"))
-    graphs.append(inspect.to_dot(loss, os.path.join(args.out, "graph_backward"), names=model,
+    graphs.append(inspection.to_dot(loss, os.path.join(args.out, "graph_backward"), names=model,
                                  backward=True, title="forward graph + the graph backward builds"))
 
     section("3. trace: every node in the order backward visits it, and the gradient through it")
-    inspect.trace(loss, names=model, backward=True)
+    inspection.trace(loss, names=model, backward=True)
 
     section("4. every gradient next to its numerical check (float64, central differences)")
     gradient_report = check_every_gradient(model, x[:32], y[:32])

@@ -17,7 +17,6 @@ What it does:
    learned s_θ; measures the fraction of samples in each mode against the truth;
 3. draws the score field over the plane, learned next to analytic, at several σ.
 """
-import json
 import os
 import sys
 import time
@@ -28,12 +27,14 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 
 import minigen as mg                                                        # noqa: E402
 from minigen import viz                                                     # noqa: E402
-from minigen.data import DataLoader                                         # noqa: E402
 from minigen.data.toy2d import toy_2d                                       # noqa: E402
 from minigen.models.diffusion import GaussianMixture                        # noqa: E402
 from minigen.models.diffusion.score import (NoiseConditionalScoreNet, annealed_langevin,  # noqa: E402
                                             dsm_loss, geometric_sigmas, langevin)
-from minigen.train import Loop, arg_parser, positive_float_arg, positive_int_arg  # noqa: E402
+from minigen.train import Loop, arg_parser, positive_float_arg, positive_int_arg, write_results  # noqa: E402
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from diffusion_common import adam_setup, field_panel, plane_grid, points_panel, points_strip   # noqa: E402
 
 DATA = ("unequal", "8gaussians", "25gaussians")
 
@@ -80,9 +81,7 @@ def main(argv=None):
     # -- denoising score matching ----------------------------------------------------------
     mg.manual_seed(args.seed)
     model = NoiseConditionalScoreNet(sigmas, hidden=args.hidden, fourier=4).to(args.device)
-    loader = DataLoader(x_train, args.batch_size, seed=args.seed, drop_last=True, device=args.device)
-    opt = mg.optim.Adam(model.parameters(), lr=args.lr)
-    steps = args.steps if args.steps is not None else args.epochs * len(loader)
+    loader, opt, steps = adam_setup(model, x_train, args)
     lr_schedule = mg.optim.CosineAnnealingLR(opt, T_max=steps, eta_min=args.lr * 0.05)
     loop = Loop(loader, args, steps=steps, desc="dsm",
                 state={"model": model, "optimizer": opt, "lr_schedule": lr_schedule})
@@ -128,15 +127,7 @@ def main(argv=None):
              "annealing": annealing_strip(path, sigmas, lim, args.out),
              "loss": viz.curves(loop.log_path, os.path.join(args.out, "loss.png"), keys=["loss"],
                                 smooth=50, title="denoising score matching")}
-    results["seconds"] = round(time.time() - started, 1)
-    with open(os.path.join(args.out, "results.json"), "w") as f:
-        json.dump(results, f, indent=1, default=str)
-    print("\npictures:")
-    for name, p in paths.items():
-        print(f"  {name:16s} {p}")
-    print(f"  {'points':16s} {os.path.join(args.out, 'samples.npy')}")
-    print(f"  {'numbers':16s} {os.path.join(args.out, 'results.json')}")
-    print(f"done in {results['seconds']:.0f} s")
+    write_results(args.out, results, paths, started=started, files={"points": "samples.npy"})
     return results
 
 
@@ -145,12 +136,9 @@ def samplers_figure(runs, mix, lim, out):
     fig, axes = plt.subplots(1, len(runs), figsize=(4 * len(runs), 4))
     for ax, (name, x) in zip(axes, runs.items()):
         f = fractions(x, mix)
-        ax.scatter(x[:3000, 0], x[:3000, 1], s=1, alpha=0.4)
-        ax.scatter(mix.means[:, 0], mix.means[:, 1], c="red", marker="x")
         label = (" / ".join(f"{v:.2f}" for v in f) if len(f) <= 4
                  else f"TV {0.5 * np.abs(f - mix.weights).sum():.3f}")
-        ax.set_title(f"{name}\nfractions {label}", fontsize=9)
-        ax.set_xlim(-lim, lim), ax.set_ylim(-lim, lim), ax.set_aspect("equal")
+        points_panel(ax, x, lim, f"{name}\nfractions {label}", marks=mix.means, n=3000, alpha=0.4)
     fig.suptitle("truth: " + " / ".join(f"{w:.2f}" for w in mix.weights) if len(mix.weights) <= 4
                  else "truth: equal weights")
     return viz.save_figure(fig, os.path.join(out, "samplers.png"))
@@ -159,9 +147,7 @@ def samplers_figure(runs, mix, lim, out):
 def score_fields(model, mix, sigmas, lim, out, n=21):
     """s_θ(x, σ) next to the analytic ∇ log p_σ(x) at three noise levels."""
     import matplotlib.pyplot as plt
-    ticks = np.linspace(-lim, lim, n)
-    xx, yy = np.meshgrid(ticks, ticks)
-    grid = np.stack([xx.ravel(), yy.ravel()], axis=1).astype(np.float32)
+    grid = plane_grid(lim, n)
     picks = [0, len(sigmas) // 2, len(sigmas) - 1]
     fig, axes = plt.subplots(2, len(picks), figsize=(4 * len(picks), 8))
     device = next(iter(model.parameters())).device
@@ -170,28 +156,17 @@ def score_fields(model, mix, sigmas, lim, out, n=21):
             learned = model(mg.tensor(grid, device=device), np.full(len(grid), i)).numpy()
             exact = mix.score(grid.astype(np.float64), sigmas[i])
             for row, (label, s) in enumerate((("learned s_θ", learned), ("analytic ∇ log p_σ", exact))):
-                ax = axes[row, j]
                 norm = np.linalg.norm(s, axis=1, keepdims=True) + 1e-12
-                ax.quiver(grid[:, 0], grid[:, 1], *(s / norm ** 0.5).T, color="tab:blue")
-                ax.scatter(mix.means[:, 0], mix.means[:, 1], c="red", marker="x")
-                ax.set_title(f"{label}, σ = {sigmas[i]:.3g}", fontsize=9)
-                ax.set_aspect("equal"), ax.set_xticks([]), ax.set_yticks([])
+                field_panel(axes[row, j], grid, s / norm ** 0.5, f"{label}, σ = {sigmas[i]:.3g}",
+                            marks=mix.means)
     fig.suptitle("score fields (arrow length ∝ √|s|)")
     return viz.save_figure(fig, os.path.join(out, "score_field.png"))
 
 
 def annealing_strip(path, sigmas, lim, out):
-    import matplotlib.pyplot as plt
-    picks = np.linspace(0, len(path) - 1, min(6, len(path))).round().astype(int)
-    fig, axes = plt.subplots(1, len(picks), figsize=(2.6 * len(picks), 2.8))
-    for ax, k in zip(axes, picks):
-        x = path[k]
-        ax.scatter(x[:2000, 0], x[:2000, 1], s=1, alpha=0.4)
-        ax.set_xlim(-lim, lim), ax.set_ylim(-lim, lim), ax.set_aspect("equal")
-        ax.set_title("start" if k == 0 else f"after σ = {sigmas[k - 1]:.3g}", fontsize=9)
-        ax.set_xticks([]), ax.set_yticks([])
-    fig.suptitle("annealed Langevin with the learned score")
-    return viz.save_figure(fig, os.path.join(out, "annealing.png"))
+    titles = ["start"] + [f"after σ = {s:.3g}" for s in sigmas[:len(path) - 1]]
+    return points_strip(path, titles, lim, "annealed Langevin with the learned score",
+                        os.path.join(out, "annealing.png"), alpha=0.4)
 
 
 if __name__ == "__main__":

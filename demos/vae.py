@@ -25,6 +25,7 @@ import numpy as np
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
 import minigen as mg                                                    # noqa: E402
+import minigen.functional as F                                          # noqa: E402
 from minigen import viz                                                 # noqa: E402
 from minigen.metrics import dequantized_nll, bits_per_dim               # noqa: E402
 from minigen.models.vae import (VAE, evaluating, load_fashion_mnist, prepare_test,   # noqa: E402
@@ -199,7 +200,7 @@ def traversal(model, x_test, elbo, out, dims=8, steps=9):
     the coordinates shown are those with the largest average KL (the ones in use)."""
     with evaluating(model):
         mu, logvar = model.encode(x_test[:2000])
-        kl_per_dim = (0.5 * (mg.exp(logvar) + mu * mu - 1 - logvar)).numpy().mean(axis=0)
+        kl_per_dim = F.kl_normal(mu, logvar, reduction="none").numpy().mean(axis=0)   # (d,)
         order = np.argsort(-kl_per_dim)[:min(dims, model.latent_dim)]
         base = mu.numpy()[0]
         rows = []
@@ -217,13 +218,13 @@ def traversal(model, x_test, elbo, out, dims=8, steps=9):
 def trace_elbo(model, x, out):
     """One ELBO of four test images, seen node by node: the Exp and Mul of
     z = mu + exp(0.5 logvar) * eps sit between the encoder's Linear and the decoder's."""
-    from minigen import inspect
-    with inspect.record():
+    from minigen import inspection
+    with inspection.record():
         loss = model.elbo(x).loss
-    graph = inspect.to_dot(loss, os.path.join(out, "elbo_graph"), names=model,
+    graph = inspection.to_dot(loss, os.path.join(out, "elbo_graph"), names=model,
                            title="one ELBO: encoder -> reparameterisation -> decoder, KL")
     print("\nthe graph of one ELBO (4 test images), in the order backward visits it:")
-    inspect.trace(loss, names=model, backward=True, limit=None)
+    inspection.trace(loss, names=model, backward=True, limit=None)
     model.zero_grad()
     return {"elbo graph": graph.png_path or graph.dot_path}
 

@@ -95,13 +95,34 @@ def _add_bias(y, bias):
     return y
 
 
-def conv2d_forward(x, w, stride=1, padding=0, dilation=1, groups=1, bias=None):
-    """y = conv2d(x, w) (cross-correlation) + bias. x: (N, C, H, W); w: (O, C/groups, kh, kw);
-    bias: (O,) or None; y: (N, O, Ho, Wo) with Ho = (H + 2*ph - dh*(kh-1) - 1)//sh + 1."""
+def _activate(y, negative_slope):
+    """y = leaky_relu(y, negative_slope) in place (ReLU for 0); None: unchanged."""
+    if negative_slope is not None:
+        xp = array_module(y)
+        y[...] = xp.where(y > 0, y, y * y.dtype.type(negative_slope))
+    return y
+
+
+def conv2d_forward(x, w, stride=1, padding=0, dilation=1, groups=1, bias=None,
+                   negative_slope=None, keep_columns=False):
+    """y = act(conv2d(x, w) (cross-correlation) + bias). x: (N, C, H, W); w: (O, C/groups, kh, kw);
+    bias: (O,) or None; y: (N, O, Ho, Wo) with Ho = (H + 2*ph - dh*(kh-1) - 1)//sh + 1.
+
+    negative_slope: a fused leaky ReLU (0.0: ReLU), None: no activation.
+    keep_columns=True returns (y, columns): the CPU kernel's column matrix, to hand to
+    conv2d_grad_weight(columns=...) so that it skips its own im2col; None where the
+    backend has none or it is too big to keep (kernels.cpu.KEEP_COLUMNS_MAX_BYTES)."""
     mod = backend_for(x)
     if getattr(mod, "FUSED_BIAS", False):    # the CPU kernel adds it while writing y
-        return mod.conv2d_forward(x, w, stride, padding, dilation, groups, bias=bias)
-    return _add_bias(mod.conv2d_forward(x, w, stride, padding, dilation, groups), bias)
+        return mod.conv2d_forward(x, w, stride, padding, dilation, groups, bias=bias,
+                                  negative_slope=negative_slope, keep_columns=keep_columns)
+    if getattr(mod, "FUSED_EPILOGUE", False):           # the CUDA kernel: in each thread
+        y = mod.conv2d_forward(x, w, stride, padding, dilation, groups, bias=bias,
+                               negative_slope=negative_slope)
+    else:
+        y = _activate(_add_bias(mod.conv2d_forward(x, w, stride, padding, dilation, groups), bias),
+                      negative_slope)
+    return (y, None) if keep_columns else y
 
 
 def conv2d_grad_input(gy, w, x_shape, stride=1, padding=0, dilation=1, groups=1, bias=None):
@@ -113,14 +134,24 @@ def conv2d_grad_input(gy, w, x_shape, stride=1, padding=0, dilation=1, groups=1,
     return _add_bias(mod.conv2d_grad_input(gy, w, x_shape, stride, padding, dilation, groups), bias)
 
 
-def conv2d_grad_weight(x, gy, w_shape, stride=1, padding=0, dilation=1, groups=1):
-    """Adjoint of conv2d_forward in w; returns gw of shape w_shape."""
-    return backend_for(x).conv2d_grad_weight(x, gy, w_shape, stride, padding, dilation, groups)
+def conv2d_grad_weight(x, gy, w_shape, stride=1, padding=0, dilation=1, groups=1, columns=None):
+    """Adjoint of conv2d_forward in w; returns gw of shape w_shape. columns: what
+    conv2d_forward(x, ..., keep_columns=True) returned for this x, or None."""
+    mod = backend_for(x)
+    if columns is not None and getattr(mod, "FUSED_BIAS", False):
+        return mod.conv2d_grad_weight(x, gy, w_shape, stride, padding, dilation, groups,
+                                      columns=columns)
+    return mod.conv2d_grad_weight(x, gy, w_shape, stride, padding, dilation, groups)
 
 
-def batchnorm_forward_train(x, gamma, beta, eps=1e-5):
-    """(y, mean, invstd): normalise with batch statistics over every axis but 1."""
-    return backend_for(x).batchnorm_forward_train(x, gamma, beta, eps)
+def batchnorm_forward_train(x, gamma, beta, eps=1e-5, negative_slope=None):
+    """(y, mean, invstd): normalise with batch statistics over every axis but 1; y goes
+    through a leaky ReLU of negative_slope (0.0: ReLU) in the same pass if one is given."""
+    mod = backend_for(x)
+    if mod is reference:
+        y, mean, invstd = mod.batchnorm_forward_train(x, gamma, beta, eps)
+        return _activate(y, negative_slope), mean, invstd
+    return mod.batchnorm_forward_train(x, gamma, beta, eps, negative_slope=negative_slope)
 
 
 def batchnorm_forward_eval(x, gamma, beta, running_mean, running_var, eps=1e-5):

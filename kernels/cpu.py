@@ -1,41 +1,12 @@
 """Numba CPU kernels for conv2d and batch norm.
 
-Convolution: channels-last im2col + BLAS
-----------------------------------------
-A direct convolution loop reaches ~5 GFLOP/s naively and ~65 GFLOP/s with the channel
-loop innermost; a BLAS matrix multiply is faster still. So each convolution is a
-gather (Numba), one matrix multiply per group (``numpy.matmul`` -> OpenBLAS), and
-layout shuffles (Numba). Everything in between is *channels-last* (NHWC): the innermost
-loops of the gather/scatter then copy C contiguous values instead of a short image row,
-which made im2col 5-10x faster than an NCHW version on 7x7 and 14x14 feature maps.
-
-With G groups, Cg = C/G input and Og = O/G output channels per group, K = kh*kw*Cg,
-L = Ho*Wo output pixels per image and M = N*L output pixels in all::
-
-    xh[n, h, v, c]                 = x[n, c, h, v]                       (_to_channels_last)
-    cols[g, (n, i, j), (p, q, c)]  = xh[n, i*sh - ph + p*dh, j*sw - pw + q*dw, g*Cg + c]
-                                                               (_im2col; 0 in the padding)
-    wr[g, o, (p, q, c)]            = w[g*Og + o, c, p, q]                (numpy, small)
-    yh[(n, i, j), g*Og + o]        = y[n, g*Og + o, i, j]    (y channels-last: (M, O))
-
-    forward      yh[:, g]  = cols[g] @ wr[g].T      (M, Og)   then y = NCHW of yh (+ bias)
-    grad-weight  gwr[g].T  = cols[g].T @ gyh[:, g]  (K, Og)   gyh = gy channels-last
-    grad-input   gcols[g]  = gyh[:, g] @ wr[g]      (M, K)    then _col2im, the adjoint
-                 of _im2col: every input pixel sums the column entries that were read from it.
-
-(``yh[:, g]`` is the column block of group g.) Every product has the long dimension
-M (or K) as the rows of its result. That orientation matters with several BLAS threads:
-OpenBLAS splits the work over the rows of the result, and a result with only Og = 64
-rows (``wr[g] @ cols[g].T``) ran 1.5-4x slower on 2 threads here, same flops. The
-``.T`` are views: BLAS reads a transposed operand in place.
-
-Few input channels (K = Cg*kh*kw <= DIRECT_MAX_K): direct loops per image instead,
-gathering each image's K x L patch matrix through one index map (see the section below).
-
-Batch norm: direct loops
-------------------------
-Memory-bound, so one loop per statistic over each channel, channels in parallel,
-float64 accumulators (also for float32 data), sums reassociated by LLVM into SIMD.
+* Convolution: im2col from a channels-last copy of x, then one BLAS product per group
+  (``numpy.matmul`` -> OpenBLAS), then back to NCHW with the bias and an optional fused
+  (leaky) ReLU; the adjoints reuse the same pieces (see "conv2d kernels" below). Few
+  input channels (K = Cg*kh*kw <= PER_IMAGE_MAX_K): per-image patches and batched products.
+* Batch norm: direct loops per channel, float64 accumulators, optional fused (leaky) ReLU.
+* Every kernel exists twice, parallel and serial; small calls run on the calling thread
+  (see "serial and parallel twins"), so no worker thread wakes up for them.
 
 Index arithmetic comes from :mod:`kernels.indexing`, shared with the CUDA kernels.
 """
@@ -70,40 +41,112 @@ REDUCE_MATH = {"reassoc", "contract", "nsz", "arcp"}
 FUSED_BIAS = True
 
 
+# ------------------------------------------------- serial and parallel twins of each kernel
+#
+# A parallel Numba kernel wakes its worker threads every call: ~0.1 ms on the workqueue
+# layer (the one used when PyTorch loaded OpenMP first), more than a small kernel's
+# whole work. So every kernel below is one *task* function (one iteration of the
+# parallel loop, inlined) and two thin loops over the tasks: ``*_par`` (prange, the
+# threads) and ``*_ser`` (range, the calling thread). ``_loop`` picks the serial one
+# when only one thread is allowed or when the kernel touches fewer than
+# PARALLEL_MIN_WORK values -- then no worker thread wakes up, and none spins after.
+
+NO_ACT = float("nan")           # "no activation" for the kernels' negative-slope argument
+PARALLEL_MIN_WORK = 1 << 17     # values touched; ~0.1-0.2 ms of serial work here
+
+
+def _loop(par, ser, work):
+    """The parallel kernel for big work when more than one thread is allowed, else the serial one."""
+    if work >= PARALLEL_MIN_WORK and numba.get_num_threads() > 1:
+        return par
+    return ser
+
+
 # ------------------------------------------------------------------ conv2d kernels
+#
+# A direct convolution loop reaches ~5 GFLOP/s naively and ~65 GFLOP/s with the channel
+# loop innermost; a BLAS matrix multiply is faster still. So each convolution is a
+# gather (Numba, im2col), one matrix multiply per group (numpy.matmul -> OpenBLAS) and
+# the copies around it. With G groups, Cg = C/G input and Og = O/G output channels per
+# group, K = kh*kw*Cg, L = Ho*Wo output pixels per image and M = N*L in all::
+#
+#     xh[n, h, v, c]                 = x[n, c, h, v]              (_to_channels_last, one pass)
+#     cols[g, (n, i, j), (p, q, c)]  = xh[n, i*sh - ph + p*dh, j*sw - pw + q*dw, g*Cg + c]
+#     wr[g, o, (p, q, c)]            = w[g*Og + o, c, p, q]                    (small)
+#     gyT[g, o, (n, l)]              = gy[n, g*Og + o, l]         (_swap: whole rows of L)
+#
+#     forward      yh[:, g]  = cols[g]   @ wr[g].T     (M, Og) -> NCHW y (+ bias, activation)
+#     grad-weight  gwr[g].T  = cols[g].T @ gyT[g].T    (K, Og) (the forward's cols if kept)
+#     grad-input   gcols[g]  = gyT[g].T  @ wr[g]       (M, K)  -> _col2im, then NCHW (+ bias)
+#
+# im2col gathers from channels-last xh: its innermost loop copies Cg contiguous values
+# (5-10x faster than gathering short rows from NCHW on 7x7 and 14x14 maps; a one-pass
+# gather from NCHW into a K-major column matrix measured 3x slower than this two-pass
+# one). Every product has the long dimension M (or K) as the rows of its result: with
+# 2 BLAS threads a result with only Og rows ran 2-4x slower here (same flops, OpenBLAS
+# splits the rows of the result), with 1 thread the two were equal. The .T are views
+# that BLAS reads in place. gy goes to the channel-major gyT with whole rows of L values
+# copied (``swap01``), cheaper than a channels-last transpose of single values, and
+# both backward products read it. The forward's layout pass back to NCHW also adds the
+# bias and applies a fused (leaky) ReLU. The forward's column matrix can be kept for
+# the grad-weight product (keep_columns): no second im2col then.
 
 _TILE = 32      # pixels per task of the layout kernels: C rows x 32 pixels stay in L1
 
 
-@njit(parallel=True, cache=True)
-def _to_channels_last(x, xh):
-    """xh[n, l, c] = x[n, c, l]: (N, C, L) -> (N, L, C). One task per (image, tile of pixels);
-    inside a tile the writes are contiguous and the reads touch C short rows."""
+@njit(inline="always", cache=True)
+def _to_channels_last_task(x, xh, t):
+    """xh[n, l, c] = x[n, c, l] for task t = (image, tile of pixels): contiguous writes,
+    reads from C short rows."""
     N, C, L = x.shape
     tiles = (L + _TILE - 1) // _TILE
-    for t in prange(N * tiles):
-        n, l0 = t // tiles, (t % tiles) * _TILE
-        l1 = min(l0 + _TILE, L)
-        for l in range(l0, l1):
-            for c in range(C):
-                xh[n, l, c] = x[n, c, l]
+    n, l0 = t // tiles, (t % tiles) * _TILE
+    for l in range(l0, min(l0 + _TILE, L)):
+        for c in range(C):
+            xh[n, l, c] = x[n, c, l]
 
 
 @njit(parallel=True, cache=True)
-def _to_channels_first(yh, bias, y):
-    """y[n, c, l] = yh[n, l, c] (+ bias[c]): (N, L, C) -> (N, C, L). bias may be None
-    (Numba compiles that case separately and drops the add)."""
+def _to_channels_last_par(x, xh):
+    for t in prange(x.shape[0] * ((x.shape[2] + _TILE - 1) // _TILE)):
+        _to_channels_last_task(x, xh, t)
+
+
+@njit(cache=True)
+def _to_channels_last_ser(x, xh):
+    for t in range(x.shape[0] * ((x.shape[2] + _TILE - 1) // _TILE)):
+        _to_channels_last_task(x, xh, t)
+
+
+@njit(inline="always", cache=True)
+def _to_channels_first_task(yh, bias, slope, y, t):
+    """y[n, c, l] = act(yh[n, l, c] + bias[c]) for task t = (image, tile of pixels); bias
+    may be None, slope is a fused (leaky) ReLU's negative slope or NaN for none."""
     N, L, C = yh.shape
     tiles = (L + _TILE - 1) // _TILE
-    for t in prange(N * tiles):
-        n, l0 = t // tiles, (t % tiles) * _TILE
-        l1 = min(l0 + _TILE, L)
-        for c in range(C):
+    n, l0 = t // tiles, (t % tiles) * _TILE
+    l1 = min(l0 + _TILE, L)
+    for c in range(C):
+        b = 0.0 if bias is None else bias[c]
+        if slope != slope:                   # NaN: no activation
             for l in range(l0, l1):
-                if bias is None:
-                    y[n, c, l] = yh[n, l, c]
-                else:
-                    y[n, c, l] = yh[n, l, c] + bias[c]
+                y[n, c, l] = yh[n, l, c] + b
+        else:
+            for l in range(l0, l1):
+                v = yh[n, l, c] + b
+                y[n, c, l] = v if v > 0 else v * slope
+
+
+@njit(parallel=True, cache=True)
+def _to_channels_first_par(yh, bias, slope, y):
+    for t in prange(yh.shape[0] * ((yh.shape[1] + _TILE - 1) // _TILE)):
+        _to_channels_first_task(yh, bias, slope, y, t)
+
+
+@njit(cache=True)
+def _to_channels_first_ser(yh, bias, slope, y):
+    for t in range(yh.shape[0] * ((yh.shape[1] + _TILE - 1) // _TILE)):
+        _to_channels_first_task(yh, bias, slope, y, t)
 
 
 def to_channels_last(x):
@@ -114,100 +157,170 @@ def to_channels_last(x):
     if C == 1 or L == 1:
         return x.reshape(N * L, C)
     xh = np.empty((N, L, C), dtype=x.dtype)
-    _to_channels_last(x.reshape(N, C, L), xh)
+    _loop(_to_channels_last_par, _to_channels_last_ser, x.size)(x.reshape(N, C, L), xh)
     return xh.reshape(N * L, C)
 
 
-def to_channels_first(yh, shape, bias=None):
-    """(N*H*W, C) channels-last -> a new C-contiguous (N, C, H, W), adding bias[c] if given."""
+def to_channels_first(yh, shape, bias=None, slope=NO_ACT):
+    """(N*H*W, C) channels-last -> a new C-contiguous (N, C, H, W), adding bias[c] if given
+    and applying a (leaky) ReLU of negative slope `slope` unless it is NaN."""
     N, C = shape[:2]
     L = yh.size // max(N * C, 1)
     y = np.empty(shape, dtype=yh.dtype)
-    if C == 1 or L == 1:                     # same bytes in both layouts
-        np.copyto(y.reshape(N * L, C), yh)
-        if bias is not None:
-            y += bias.reshape(1, C, *([1] * (len(shape) - 2)))
+    if C == 1 or L == 1:                     # same bytes in both layouts: a copy, then the
+        y[...] = yh.reshape(shape)           # bias and activation per (image, channel) row
+        if bias is not None or slope == slope:
+            _loop(_bias_act_par, _bias_act_ser, y.size)(y.reshape(N, C, L), bias, slope)
         return y
-    _to_channels_first(yh.reshape(N, L, C), bias, y.reshape(N, C, L))
+    _loop(_to_channels_first_par, _to_channels_first_ser, y.size)(
+        yh.reshape(N, L, C), bias, slope, y.reshape(N, C, L))
     return y
 
 
-@njit(parallel=True, cache=True)
-def _im2col(xh, geom, cols):
-    """cols[g, n, i, j, p, q, c] = xh[n, i*sh - ph + p*dh, j*sw - pw + q*dw, g*Cg + c], 0 outside.
-
-    xh: (N, H, W, C) channels-last; cols: (G, N, Ho, Wo, kh, kw, Cg). One task per (g, n, i)."""
+@njit(inline="always", cache=True)
+def _im2col_task(xh, geom, cols, t):
+    """cols[g, n, i, j, p, q, c] = xh[n, i*sh - ph + p*dh, j*sw - pw + q*dw, g*Cg + c], 0 outside,
+    for one output row: task t = (g, n, i). xh: (N, H, W, C); cols: (G, N, Ho, Wo, kh, kw, Cg)."""
     kh, kw, sh, sw, ph, pw, dh, dw, Ho, Wo = geom
     N, H, W, C = xh.shape
-    G, Cg = cols.shape[0], cols.shape[6]
-    for t in prange(G * N * Ho):
-        g, n, i = t // (N * Ho), (t // Ho) % N, t % Ho
-        c0 = g * Cg
-        for j in range(Wo):
-            for p in range(kh):
-                h = in_coord(i, p, sh, ph, dh)
-                for q in range(kw):
-                    v = in_coord(j, q, sw, pw, dw)
-                    inside = 0 <= h < H and 0 <= v < W
-                    if Cg >= 8:                 # long runs: vectorised slice copies
-                        if inside:
-                            cols[g, n, i, j, p, q, :] = xh[n, h, v, c0:c0 + Cg]
-                        else:
-                            cols[g, n, i, j, p, q, :] = 0
-                    else:                       # short runs: plain loops (no slice overhead)
-                        for c in range(Cg):
-                            cols[g, n, i, j, p, q, c] = xh[n, h, v, c0 + c] if inside else 0
+    Cg = cols.shape[6]
+    g, n, i = t // (N * Ho), (t // Ho) % N, t % Ho
+    c0 = g * Cg
+    for j in range(Wo):
+        for p in range(kh):
+            h = in_coord(i, p, sh, ph, dh)
+            for q in range(kw):
+                v = in_coord(j, q, sw, pw, dw)
+                inside = 0 <= h < H and 0 <= v < W
+                if Cg >= 8:                 # long runs: vectorised slice copies
+                    if inside:
+                        cols[g, n, i, j, p, q, :] = xh[n, h, v, c0:c0 + Cg]
+                    else:
+                        cols[g, n, i, j, p, q, :] = 0
+                else:                       # short runs: plain loops (no slice overhead)
+                    for c in range(Cg):
+                        cols[g, n, i, j, p, q, c] = xh[n, h, v, c0 + c] if inside else 0
 
 
 @njit(parallel=True, cache=True)
-def _col2im(gcols, geom, gxh):
-    """Adjoint of _im2col: gxh[n, h, v, g*Cg + c] = sum of the entries gcols[g, n, i, j, p, q, c]
-    that _im2col filled from (n, h, v, g*Cg + c), i.e. with in_coord(i, p) == h, in_coord(j, q) == v.
+def _im2col_par(xh, geom, cols):
+    for t in prange(cols.shape[0] * cols.shape[1] * cols.shape[2]):
+        _im2col_task(xh, geom, cols, t)
 
-    gcols: (G, N, Ho, Wo, kh, kw, Cg); gxh: (N, H, W, C). One task per input row (n, h), which
-    only writes that row, so tasks never collide."""
+
+@njit(cache=True)
+def _im2col_ser(xh, geom, cols):
+    for t in range(cols.shape[0] * cols.shape[1] * cols.shape[2]):
+        _im2col_task(xh, geom, cols, t)
+
+
+@njit(inline="always", cache=True)
+def _col2im_task(gcols, geom, gxh, t):
+    """Adjoint of _im2col: gxh[n, h, v, g*Cg + c] = sum of the entries gcols[g, n, i, j, p, q, c]
+    that _im2col filled from (n, h, v, g*Cg + c). Task t = input row (n, h), which only
+    writes that row, so tasks never collide. gxh: (N, H, W, C)."""
     kh, kw, sh, sw, ph, pw, dh, dw, Ho, Wo = geom
     N, H, W, C = gxh.shape
     G, Cg = gcols.shape[0], gcols.shape[6]
-    for t in prange(N * H):
-        n, h = t // H, t % H
-        row = gxh[n, h]                              # (W, C)
-        row[:, :] = 0
-        for p in range(kh):
-            i = out_coord(h, p, sh, ph, dh, Ho)      # the output row whose tap p reads row h
-            if i < 0:
-                continue
-            for q in range(kw):
-                j0, j1 = valid_range(W, Wo, q, sw, pw, dw)
-                for g in range(G):
-                    for j in range(j0, j1):
-                        v = in_coord(j, q, sw, pw, dw)
-                        for c in range(Cg):
-                            row[v, g * Cg + c] += gcols[g, n, i, j, p, q, c]
+    n, h = t // H, t % H
+    row = gxh[n, h]                              # (W, C)
+    row[:, :] = 0
+    for p in range(kh):
+        i = out_coord(h, p, sh, ph, dh, Ho)      # the output row whose tap p reads row h
+        if i < 0:
+            continue
+        for q in range(kw):
+            j0, j1 = valid_range(W, Wo, q, sw, pw, dw)
+            for g in range(G):
+                for j in range(j0, j1):
+                    v = in_coord(j, q, sw, pw, dw)
+                    for c in range(Cg):
+                        row[v, g * Cg + c] += gcols[g, n, i, j, p, q, c]
 
 
-# ------------------------------------------- direct kernels for short columns (few channels)
+@njit(parallel=True, cache=True)
+def _col2im_par(gcols, geom, gxh):
+    for t in prange(gxh.shape[0] * gxh.shape[1]):
+        _col2im_task(gcols, geom, gxh, t)
+
+
+@njit(cache=True)
+def _col2im_ser(gcols, geom, gxh):
+    for t in range(gxh.shape[0] * gxh.shape[1]):
+        _col2im_task(gcols, geom, gxh, t)
+
+
+@njit(inline="always", cache=True)
+def _swap_task(a, bias, slope, out, t):
+    """out[n, o] = act(a[o, n] + bias[o]) for t = n*O + o: one whole row of L values.
+
+    bias may be None; slope is the negative slope of a fused (leaky) ReLU, NaN for none
+    (0.0 is ReLU). With bias None and slope NaN it is the plain (O, N) <-> (N, O) swap."""
+    N, O = out.shape[0], out.shape[1]
+    n, o = t // O, t % O
+    src, dst = a[o, n], out[n, o]
+    b = 0.0 if bias is None else bias[o]
+    if slope != slope:                       # NaN: no activation
+        if bias is None:
+            dst[:] = src
+        else:
+            for l in range(src.shape[0]):
+                dst[l] = src[l] + b
+    else:
+        for l in range(src.shape[0]):
+            v = src[l] + b
+            dst[l] = v if v > 0 else v * slope
+
+
+@njit(parallel=True, cache=True)
+def _swap_par(a, bias, slope, out):
+    for t in prange(out.shape[0] * out.shape[1]):
+        _swap_task(a, bias, slope, out, t)
+
+
+@njit(cache=True)
+def _swap_ser(a, bias, slope, out):
+    for t in range(out.shape[0] * out.shape[1]):
+        _swap_task(a, bias, slope, out, t)
+
+
+def swap01(a, bias=None, slope=NO_ACT):
+    """(A, B, L) -> a new C-contiguous (B, A, L): out[b, a] = act(a[a, b] + bias[a])."""
+    out = np.empty((a.shape[1], a.shape[0], a.shape[2]), dtype=a.dtype)
+    _loop(_swap_par, _swap_ser, a.size)(a, bias, slope, out)
+    return out
+
+
+# ------------------------------------- per-image patches for short columns (few channels)
 #
 # When a column is short (K = Cg*kh*kw small: the 1->64 first layer of a discriminator
-# has K = 16, its adjoint is the 64->1 last layer of a generator), the matrix products
-# above do only K multiply-adds per output value: BLAS gains little, and the layout
-# shuffles around it (NCHW <-> NHWC, a K-times larger column array in memory) cost more
-# than the product. These kernels instead take one image (and group) per task, build
-# its K x L patch matrix in w's own (c, p, q) order in cache, and multiply with loops
-# whose innermost index runs over the L output pixels of the image (contiguous, SIMD).
-# No transposes, no BLAS threads; y and gx are written in NCHW directly.
+# has K = 16, its adjoint is the 64->1 last layer of a generator), the layout shuffles
+# around one big product (NCHW <-> NHWC, a K-times larger column array in memory) cost
+# more than the product. Instead each image (and group) gets its K x L patch matrix in
+# w's own (c, p, q) order, gathered through one index map straight from NCHW, and the
+# products are batched BLAS calls, one small matrix product per image::
+#
+#     forward      y[n, g]       = wk[g] @ patch[n, g]               (Og, L) = NCHW already
+#     grad-input   gpatch[n, g]  = wk[g].T @ gy[n, g]                then scattered back
+#     grad-weight  gw[g]         = sum_n gy[n, g] @ patch[n, g].T    (Og, K) = w's layout
+#
+# Measured on the 1->64 k4s2 layer (batch 64, 1 thread): forward 0.76 ms against 1.38 ms
+# for the loop kernels this replaced, grad-weight 0.82 against 1.56 ms.
 
-DIRECT_MAX_K = 64        # use the direct kernels when Cg*kh*kw is at most this
+PER_IMAGE_MAX_K = 64        # use per-image patches when Cg*kh*kw is at most this
+# (For longer columns the two paths measured the same here on one thread -- 3x3 layers
+# 16->32 on 28x28 and 32->32, 64->64 on 14x14: 0.89-1.09x -- and the per-image one,
+# one small BLAS call per image, 1.3-7x slower on two threads.)
 
 
 @njit(cache=True)
 def patch_index(Cg, H, W, geom):
     """index[(c, p, q), (i, j)] = (c*H + h)*W + v with h = i*sh - ph + p*dh, v = j*sw - pw + q*dw:
     where in one image's Cg channels (flattened) each entry of its K x L patch matrix is
-    read from; -1 in the padding. im2col reads through this map and col2im, its adjoint,
-    adds back through the same map."""
+    read from; -1 in the padding. The gather reads through this map and the scatter, its
+    adjoint, adds back through the same map."""
     kh, kw, sh, sw, ph, pw, dh, dw, Ho, Wo = geom
-    index = np.full((Cg * kh * kw, Ho * Wo), -1, dtype=np.int64)
+    index = np.full((Cg * kh * kw, Ho * Wo), -1, dtype=np.int32)     # half the bytes of int64
     for c in range(Cg):
         for p in range(kh):
             i0, i1 = valid_range(H, Ho, p, sh, ph, dh)
@@ -221,9 +334,13 @@ def patch_index(Cg, H, W, geom):
     return index
 
 
-@njit(cache=True)
-def _gather(src, index, patch):
-    """patch[k, l] = src[index[k, l]], 0 where the index is -1: im2col of one image."""
+@njit(inline="always", cache=True)
+def _gather_task(x, index, patches, t):
+    """patches[n, g, k, l] = x[n, g, index[k, l]], 0 where the index is -1, for t = (n, g).
+    x: (N, G, Cg*H*W); patches: (N, G, K, L)."""
+    G = x.shape[1]
+    n, g = t // G, t % G
+    src, patch = x[n, g], patches[n, g]
     K, L = index.shape
     for k in range(K):
         for l in range(L):
@@ -231,83 +348,81 @@ def _gather(src, index, patch):
             patch[k, l] = src[s] if s >= 0 else 0
 
 
-@njit(parallel=True, cache=True, fastmath=REDUCE_MATH)
-def _direct_forward(x, wk, index, bias, y):
-    """y[n, g*Og + o, l] = sum_k wk[g, o, k] * patch[k, l] (+ bias), wk = w as (G, Og, K).
-
-    x: (N, G, Cg*H*W); y: (N, O, L). One task per (image, group)."""
-    G, Og, K = wk.shape
-    N, O, L = y.shape
-    for t in prange(N * G):
-        n, g = t // G, t % G
-        patch = np.empty((K, L), dtype=x.dtype)
-        _gather(x[n, g], index, patch)
-        for o in range(Og):
-            out = y[n, g * Og + o]
-            out[:] = 0
-            for k in range(K):
-                a = wk[g, o, k]
-                for l in range(L):
-                    out[l] += a * patch[k, l]
-            if bias is not None:
-                out += bias[g * Og + o]
+@njit(parallel=True, cache=True)
+def _gather_par(x, index, patches):
+    for t in prange(x.shape[0] * x.shape[1]):
+        _gather_task(x, index, patches, t)
 
 
-@njit(parallel=True, cache=True, fastmath=REDUCE_MATH)
-def _direct_grad_input(gy, wk, index, bias, gx):
-    """gx[n, group g] = col2im(wk[g].T @ gy[n, group g]) (+ bias): the adjoint of _direct_forward.
-
-    gy: (N, O, L); gx: (N, G, Cg*H*W). One task per (image, group); it writes only its image."""
-    G, Og, K = wk.shape
-    N, L = gy.shape[0], gy.shape[2]
-    for t in prange(N * G):
-        n, g = t // G, t % G
-        gpatch = np.zeros((K, L), dtype=gx.dtype)        # gpatch = wk[g].T @ gy[n, group]
-        for o in range(Og):
-            src = gy[n, g * Og + o]
-            for k in range(K):
-                a = wk[g, o, k]
-                for l in range(L):
-                    gpatch[k, l] += a * src[l]
-        img = gx[n, g]                                    # col2im: add back through the map
-        img[:] = 0
-        for k in range(K):
-            for l in range(L):
-                s = index[k, l]
-                if s >= 0:
-                    img[s] += gpatch[k, l]
-        if bias is not None:
-            Cg = bias.shape[0] // G
-            HW = img.shape[0] // Cg
-            for c in range(Cg):
-                img[c * HW:(c + 1) * HW] += bias[g * Cg + c]
+@njit(cache=True)
+def _gather_ser(x, index, patches):
+    for t in range(x.shape[0] * x.shape[1]):
+        _gather_task(x, index, patches, t)
 
 
-@njit(parallel=True, cache=True, fastmath=REDUCE_MATH)
-def _direct_grad_weight(x, gy, index, per_chunk, partial):
-    """partial[b, g, o, k] = sum over the images n of chunk b of sum_l gy[n, g*Og + o, l] * patch[k, l].
+@njit(inline="always", cache=True)
+def _scatter_task(gpatches, index, bias, gx, t):
+    """The adjoint of _gather: gx[n, g] = sum of gpatches[n, g] added back through the
+    map (+ bias[g*Cg + c] on channel c), for t = (n, g); a task writes only its own rows."""
+    G = gx.shape[1]
+    n, g = t // G, t % G
+    gpatch, img = gpatches[n, g], gx[n, g]
+    img[:] = 0
+    K, L = index.shape
+    for k in range(K):
+        for l in range(L):
+            s = index[k, l]
+            if s >= 0:
+                img[s] += gpatch[k, l]
+    if bias is not None:
+        Cg = bias.shape[0] // G
+        HW = img.shape[0] // Cg
+        for c in range(Cg):
+            img[c * HW:(c + 1) * HW] += bias[g * Cg + c]
 
-    x: (N, G, Cg*H*W); gy: (N, O, L). The images are split into fixed chunks (not one per
-    thread), so the sum is the same for every thread count; the caller adds the chunks
-    up. float64 accumulators."""
-    chunks, G, Og, K = partial.shape
-    N, L = x.shape[0], gy.shape[2]
-    for t in prange(chunks * G):
-        b, g = t // G, t % G
-        patch = np.empty((K, L), dtype=x.dtype)
-        for n in range(b * per_chunk, min(N, (b + 1) * per_chunk)):
-            _gather(x[n, g], index, patch)
-            for o in range(Og):
-                src = gy[n, g * Og + o]
-                for k in range(K):
-                    s = 0.0
-                    for l in range(L):
-                        s += src[l] * patch[k, l]
-                    partial[b, g, o, k] += s
+
+@njit(parallel=True, cache=True)
+def _scatter_par(gpatches, index, bias, gx):
+    for t in prange(gx.shape[0] * gx.shape[1]):
+        _scatter_task(gpatches, index, bias, gx, t)
+
+
+@njit(cache=True)
+def _scatter_ser(gpatches, index, bias, gx):
+    for t in range(gx.shape[0] * gx.shape[1]):
+        _scatter_task(gpatches, index, bias, gx, t)
+
+
+@njit(inline="always", cache=True)
+def _bias_act_task(y, bias, slope, t):
+    """y[n, o] = act(y[n, o] + bias[o]) in place for t = (n, o) (bias None: no bias;
+    slope NaN: no activation)."""
+    O = y.shape[1]
+    row = y[t // O, t % O]
+    b = 0.0 if bias is None else bias[t % O]
+    if slope != slope:
+        for l in range(row.shape[0]):
+            row[l] += b
+    else:
+        for l in range(row.shape[0]):
+            v = row[l] + b
+            row[l] = v if v > 0 else v * slope
+
+
+@njit(parallel=True, cache=True)
+def _bias_act_par(y, bias, slope):
+    for t in prange(y.shape[0] * y.shape[1]):
+        _bias_act_task(y, bias, slope, t)
+
+
+@njit(cache=True)
+def _bias_act_ser(y, bias, slope):
+    for t in range(y.shape[0] * y.shape[1]):
+        _bias_act_task(y, bias, slope, t)
 
 
 class _Conv:
-    """Checked geometry of one conv2d call, and the layout helpers around the matmuls."""
+    """Checked geometry of one conv2d call, and the array helpers around the products."""
 
     def __init__(self, op, x_shape, w_shape, stride, padding, dilation, groups):
         stride, padding, dilation, groups, (Ho, Wo) = conv_params(
@@ -316,36 +431,74 @@ class _Conv:
         self.O, self.Cg, self.kh, self.kw = (int(s) for s in w_shape)
         self.G, self.Ho, self.Wo = groups, Ho, Wo
         self.Og = self.O // groups
-        self.M = self.N * Ho * Wo                    # output pixels in the whole batch
+        self.L = Ho * Wo                             # output pixels of one image
+        self.M = self.N * self.L                     # output pixels in the whole batch
         self.K = self.kh * self.kw * self.Cg         # length of one column
         self.geom = (self.kh, self.kw, stride[0], stride[1], padding[0], padding[1],
                      dilation[0], dilation[1], Ho, Wo)
 
+    @property
+    def per_image(self):
+        """Short columns: per-image patch matrices and batched products (see above)."""
+        return self.K <= PER_IMAGE_MAX_K
+
+    def patches(self, x):
+        """The per-image patch matrices of a C-contiguous x: (N, G, K, L)."""
+        patches = np.empty((self.N, self.G, self.K, self.L), dtype=x.dtype)
+        _loop(_gather_par, _gather_ser, patches.size)(self.per_group(x), self.patch_index(), patches)
+        return patches
+
     def cols(self, x):
-        """im2col of x (N, C, H, W) as a stack of matrices (G, M, K)."""
+        """im2col of a C-contiguous x (N, C, H, W) as a stack of matrices (G, M, K)."""
         N, C, H, W = x.shape
         xh = to_channels_last(x).reshape(N, H, W, C)
         cols = np.empty((self.G, N, self.Ho, self.Wo, self.kh, self.kw, self.Cg), dtype=x.dtype)
-        _im2col(xh, self.geom, cols)
+        _loop(_im2col_par, _im2col_ser, cols.size)(xh, self.geom, cols)
         return cols.reshape(self.G, self.M, self.K)
+
+    def col2im(self, gcols, bias):
+        """gcols (G, M, K) -> gx (N, C, H, W) (+ bias): _col2im into NHWC, then to NCHW."""
+        N, C, H, W = self.N, self.C, self.H, self.W
+        gxh = np.empty((N, H, W, C), dtype=gcols.dtype)
+        gcols7 = gcols.reshape(self.G, N, self.Ho, self.Wo, self.kh, self.kw, self.Cg)
+        _loop(_col2im_par, _col2im_ser, gcols.size)(gcols7, self.geom, gxh)
+        return to_channels_first(gxh.reshape(N * H * W, C), (N, C, H, W), bias)
 
     def wr(self, w):
         """w (O, Cg, kh, kw) -> wr (G, Og, K): wr[g, o, (p, q, c)] = w[g*Og + o, c, p, q]."""
         w5 = w.reshape(self.G, self.Og, self.Cg, self.kh, self.kw)
-        wr = np.ascontiguousarray(w5.transpose(0, 1, 3, 4, 2))
-        return wr.reshape(self.G, self.Og, self.K)
+        return np.ascontiguousarray(w5.transpose(0, 1, 3, 4, 2)).reshape(self.G, self.Og, self.K)
+
+    def w_from_wr(self, gwr):
+        """The inverse of wr: (G, Og, K) in (p, q, c) order -> (O, Cg, kh, kw)."""
+        w6 = gwr.reshape(self.G, self.Og, self.kh, self.kw, self.Cg).transpose(0, 1, 4, 2, 3)
+        return np.ascontiguousarray(w6).reshape(self.O, self.Cg, self.kh, self.kw)
+
+    def wk(self, w):
+        """w (O, Cg, kh, kw) C-contiguous -> the view (G, Og, K), k = (c, p, q) (per-image patches)."""
+        return w.reshape(self.G, self.Og, self.K)
+
+    def group(self, g):
+        """The columns of group g's output channels in a channels-last (M, O) array."""
+        return slice(g * self.Og, (g + 1) * self.Og)
+
+    def channel_major(self, gy):
+        """gy (N, O, Ho, Wo) -> gyT (G, Og, M): gyT[g, o, (n, l)] = gy[n, g*Og + o, l]."""
+        return swap01(gy.reshape(self.N, self.O, self.L)).reshape(self.G, self.Og, self.M)
 
     def patch_index(self):
-        """The gather/scatter map of the direct kernels (see patch_index)."""
+        """The gather/scatter map of the per-image patches (see patch_index)."""
         return patch_index(self.Cg, self.H, self.W, self.geom)
 
     def per_group(self, a):
         """(N, C, H, W) C-contiguous -> the view (N, G, Cg*H*W): one row per image and group."""
         return a.reshape(self.N, self.G, self.Cg * self.H * self.W)
 
-    def group(self, g):
-        """The columns of group g's output channels in a channels-last (M, O) array."""
-        return slice(g * self.Og, (g + 1) * self.Og)
+    def check_columns(self, cols, dt):
+        expected = (self.N, self.G, self.K, self.L) if self.per_image else (self.G, self.M, self.K)
+        if cols.shape != expected or cols.dtype != dt:
+            raise ValueError(f"conv2d_grad_weight: columns of shape {cols.shape} ({cols.dtype}) "
+                             f"do not belong to this convolution, which needs {expected} ({dt})")
 
 
 def _bias(bias, O, dt):
@@ -356,50 +509,78 @@ def _bias(bias, O, dt):
     return np.ascontiguousarray(bias, dtype=dt)
 
 
-def conv2d_forward(x, w, stride=1, padding=0, dilation=1, groups=1, bias=None):
-    """y = conv2d(x, w) (+ bias): yh[:, g] = cols[g] @ wr[g].T (BLAS), then back to NCHW."""
+def _slope(negative_slope):
+    return NO_ACT if negative_slope is None else float(negative_slope)
+
+
+# Keep the forward's column matrix for the grad-weight product when it is at most this
+# big (bytes). Memory decides, not speed: keeping the 12.8 MB columns of the DCGAN
+# discriminator's 64->128 layer (batch 64) saves one im2col per backward (~1-1.5 ms of a
+# ~200 ms DCGAN step here) but raised the step's peak resident-set growth from 46 to
+# 73 MB (PyTorch: 32 MB), and the WGAN-GP critic step's from 76 to 109 MB. At 4 MiB the
+# big layers recompute their columns and the small ones (the per-image patches of
+# few-channel layers, 0.8 MB for 1->64 on 28x28) are kept.
+KEEP_COLUMNS_MAX_BYTES = 4 * 2 ** 20
+
+
+def conv2d_forward(x, w, stride=1, padding=0, dilation=1, groups=1, bias=None,
+                   negative_slope=None, keep_columns=False):
+    """y = act(conv2d(x, w) + bias); act is a (leaky) ReLU with negative_slope if given.
+
+    yh[:, g] = cols[g] @ wr[g].T (BLAS), then back to NCHW with the bias and the activation
+    on the way. With keep_columns=True returns (y, columns): the column matrix
+    for conv2d_grad_weight(columns=...) (the per-image patches on that path), or None
+    when it is over KEEP_COLUMNS_MAX_BYTES."""
     cv = _Conv("conv2d_forward", x.shape, w.shape, stride, padding, dilation, groups)
     dt = common_dtype("conv2d_forward", x, w)
     x = np.ascontiguousarray(x, dtype=dt)
     w = np.ascontiguousarray(w, dtype=dt)
-    if cv.K <= DIRECT_MAX_K:
+    bias, slope = _bias(bias, cv.O, dt), _slope(negative_slope)
+    if cv.per_image:
+        cols = cv.patches(x)
         y = np.empty((cv.N, cv.O, cv.Ho, cv.Wo), dtype=dt)
-        _direct_forward(cv.per_group(x), w.reshape(cv.G, cv.Og, cv.K), cv.patch_index(),
-                        _bias(bias, cv.O, dt), y.reshape(cv.N, cv.O, cv.Ho * cv.Wo))
+        y4 = y.reshape(cv.N, cv.G, cv.Og, cv.L)
+        np.matmul(cv.wk(w)[None], cols, out=y4)                   # one product per image
+        if bias is not None or slope == slope:
+            y3 = y.reshape(cv.N, cv.O, cv.L)
+            _loop(_bias_act_par, _bias_act_ser, y.size)(y3, bias, slope)
+    else:
+        cols, wr = cv.cols(x), cv.wr(w)
+        yh = np.empty((cv.M, cv.O), dtype=dt)
+        for g in range(cv.G):                    # out=: BLAS writes straight into the block
+            np.matmul(cols[g], wr[g].T, out=yh[:, cv.group(g)])
+        y = to_channels_first(yh, (cv.N, cv.O, cv.Ho, cv.Wo), bias, slope)
+    if not keep_columns:
         return y
-    cols, wr = cv.cols(x), cv.wr(w)
-    yh = np.empty((cv.M, cv.O), dtype=dt)
-    for g in range(cv.G):                    # out=: BLAS writes straight into the block
-        np.matmul(cols[g], wr[g].T, out=yh[:, cv.group(g)])
-    return to_channels_first(yh, (cv.N, cv.O, cv.Ho, cv.Wo), _bias(bias, cv.O, dt))
+    return y, (cols if cols.nbytes <= KEEP_COLUMNS_MAX_BYTES else None)
 
 
 def conv2d_grad_input(gy, w, x_shape, stride=1, padding=0, dilation=1, groups=1, bias=None):
-    """gx = col2im(gyh[:, g] @ wr[g]) (+ bias) — the transposed convolution."""
+    """gx = col2im(gyT[g].T @ wr[g]) (+ bias) — the transposed convolution."""
     op = "conv2d_grad_input"
     cv = _Conv(op, tuple(int(s) for s in x_shape), w.shape, stride, padding, dilation, groups)
     check_grad_output(op, gy.shape, cv.N, cv.O, cv.Ho, cv.Wo, x_name="x_shape")
     dt = common_dtype(op, gy, w)
     gy = np.ascontiguousarray(gy, dtype=dt)
     w = np.ascontiguousarray(w, dtype=dt)
-    if cv.K <= DIRECT_MAX_K:
+    bias = _bias(bias, cv.C, dt)
+    if cv.per_image:
+        gpatches = np.matmul(cv.wk(w).transpose(0, 2, 1)[None], gy.reshape(cv.N, cv.G, cv.Og, cv.L))
         gx = np.empty((cv.N, cv.C, cv.H, cv.W), dtype=dt)
-        _direct_grad_input(gy.reshape(cv.N, cv.O, cv.Ho * cv.Wo), w.reshape(cv.G, cv.Og, cv.K),
-                           cv.patch_index(), _bias(bias, cv.C, dt), cv.per_group(gx))
+        _loop(_scatter_par, _scatter_ser, gpatches.size)(
+            gpatches, cv.patch_index(), bias, cv.per_group(gx))
         return gx
-    gyh = to_channels_last(gy)                                          # (M, O)
-    wr = cv.wr(w)
+    gyT, wr = cv.channel_major(gy), cv.wr(w)
     gcols = np.empty((cv.G, cv.M, cv.K), dtype=dt)
     for g in range(cv.G):
-        np.matmul(gyh[:, cv.group(g)], wr[g], out=gcols[g])
-    N, C, H, W = cv.N, cv.C, cv.H, cv.W
-    gxh = np.empty((N, H, W, C), dtype=dt)
-    _col2im(gcols.reshape(cv.G, N, cv.Ho, cv.Wo, cv.kh, cv.kw, cv.Cg), cv.geom, gxh)
-    return to_channels_first(gxh.reshape(N * H * W, C), (N, C, H, W), _bias(bias, C, dt))
+        np.matmul(gyT[g].T, wr[g], out=gcols[g])
+    return cv.col2im(gcols, bias)
 
 
-def conv2d_grad_weight(x, gy, w_shape, stride=1, padding=0, dilation=1, groups=1):
-    """gw[o, c, p, q] = sum_{n,i,j} gy[n, o, i, j] * cols[(n,i,j), (p,q,c)]: gwr[g].T = cols[g].T @ gyh[:, g]."""
+def conv2d_grad_weight(x, gy, w_shape, stride=1, padding=0, dilation=1, groups=1, columns=None):
+    """gwr[g].T = cols[g].T @ gyT[g].T (BLAS), reordered to w's (O, Cg, kh, kw).
+
+    columns: the forward's column matrix (conv2d_forward(keep_columns=True)) to reuse."""
     op = "conv2d_grad_weight"
     w_shape = tuple(int(s) for s in w_shape)
     cv = _Conv(op, x.shape, w_shape, stride, padding, dilation, groups)
@@ -407,84 +588,132 @@ def conv2d_grad_weight(x, gy, w_shape, stride=1, padding=0, dilation=1, groups=1
     dt = common_dtype(op, x, gy)
     x = np.ascontiguousarray(x, dtype=dt)
     gy = np.ascontiguousarray(gy, dtype=dt)
-    if cv.K <= DIRECT_MAX_K:
-        per_chunk = 4
-        partial = np.zeros((-(-cv.N // per_chunk), cv.G, cv.Og, cv.K))
-        _direct_grad_weight(cv.per_group(x), gy.reshape(cv.N, cv.O, cv.Ho * cv.Wo),
-                            cv.patch_index(), per_chunk, partial)
-        return partial.sum(axis=0).astype(dt).reshape(w_shape)
-    cols = cv.cols(x)
-    gyh = to_channels_last(gy)                                          # (M, O)
+    if cv.per_image:
+        if columns is None:
+            patches = cv.patches(x)                               # (N, G, K, L)
+        else:
+            cv.check_columns(columns, dt)
+            patches = columns
+        per_image = np.matmul(gy.reshape(cv.N, cv.G, cv.Og, cv.L), patches.transpose(0, 1, 3, 2))
+        return per_image.sum(axis=0).reshape(w_shape)             # (N, G, Og, K) -> (G, Og, K)
+    if columns is None:
+        columns = cv.cols(x)
+    else:
+        cv.check_columns(columns, dt)
+    gyT = cv.channel_major(gy)
     gwrT = np.empty((cv.G, cv.K, cv.Og), dtype=dt)
     for g in range(cv.G):
-        np.matmul(cols[g].T, gyh[:, cv.group(g)], out=gwrT[g])
-    # gwrT[g, (p, q, c), o] -> gw[g*Og + o, c, p, q]
-    gw6 = gwrT.reshape(cv.G, cv.kh, cv.kw, cv.Cg, cv.Og).transpose(0, 4, 3, 1, 2)
-    return np.ascontiguousarray(gw6).reshape(w_shape)
+        np.matmul(columns[g].T, gyT[g].T, out=gwrT[g])
+    return cv.w_from_wr(gwrT.transpose(0, 2, 1))
+
 
 
 # -------------------------------------------------------------- batch-norm kernels
+#
+# Memory-bound, so one loop per statistic over each channel, channels in parallel (one
+# task per channel), float64 accumulators (also for float32 data), sums reassociated by
+# LLVM into SIMD. The training forward can apply a (leaky) ReLU while it writes y: the
+# fused batch norm + activation of minigen.ops.fused, one pass over y instead of two.
 
-@njit(parallel=True, cache=True, fastmath=REDUCE_MATH)
-def _bn_train(x, gamma, beta, eps, y, mean, invstd):
-    """Per channel c (in parallel), over x[:, c, :] (shape (N, C, S)):
-    mean = sum x / M; var = sum (x - mean)^2 / M; y = (x - mean) * invstd * gamma + beta."""
+@njit(inline="always", cache=True)
+def _bn_train_task(x, gamma, beta, eps, slope, y, mean, invstd, c):
+    """Channel c of x (N, C, S): mean = sum x / M; var = sum (x - mean)^2 / M;
+    y = act((x - mean) * invstd * gamma + beta), act a leaky ReLU unless slope is NaN."""
     N, C, S = x.shape
     M = N * S
-    for c in prange(C):
-        s = 0.0
-        for n in range(N):
-            for k in range(S):
-                s += x[n, c, k]
-        mu = s / M
-        s2 = 0.0
-        for n in range(N):
-            for k in range(S):
-                d = x[n, c, k] - mu
-                s2 += d * d
-        istd = 1.0 / np.sqrt(s2 / M + eps)
-        mean[c] = mu
-        invstd[c] = istd
-        a = istd * gamma[c]                  # y = x * a + b
-        b = beta[c] - mu * a
+    s = 0.0
+    for n in range(N):
+        for k in range(S):
+            s += x[n, c, k]
+    mu = s / M
+    s2 = 0.0
+    for n in range(N):
+        for k in range(S):
+            d = x[n, c, k] - mu
+            s2 += d * d
+    istd = 1.0 / np.sqrt(s2 / M + eps)
+    mean[c] = mu
+    invstd[c] = istd
+    a = istd * gamma[c]                  # y = x * a + b
+    b = beta[c] - mu * a
+    if slope != slope:                   # NaN: no activation
         for n in range(N):
             for k in range(S):
                 y[n, c, k] = x[n, c, k] * a + b
+    else:
+        for n in range(N):
+            for k in range(S):
+                v = x[n, c, k] * a + b
+                y[n, c, k] = v if v > 0 else v * slope
 
 
 @njit(parallel=True, cache=True, fastmath=REDUCE_MATH)
-def _bn_eval(x, scale, shift, y):
-    """y[n, c, :] = x[n, c, :] * scale[c] + shift[c], one task per (n, c)."""
-    N, C, S = x.shape
-    for t in prange(N * C):
-        n, c = t // C, t % C
-        a, b = scale[c], shift[c]
-        for k in range(S):
-            y[n, c, k] = x[n, c, k] * a + b
+def _bn_train_par(x, gamma, beta, eps, slope, y, mean, invstd):
+    for c in prange(x.shape[1]):
+        _bn_train_task(x, gamma, beta, eps, slope, y, mean, invstd, c)
+
+
+@njit(cache=True, fastmath=REDUCE_MATH)
+def _bn_train_ser(x, gamma, beta, eps, slope, y, mean, invstd):
+    for c in range(x.shape[1]):
+        _bn_train_task(x, gamma, beta, eps, slope, y, mean, invstd, c)
+
+
+@njit(inline="always", cache=True)
+def _bn_eval_task(x, scale, shift, y, t):
+    """y[n, c, :] = x[n, c, :] * scale[c] + shift[c] for task t = (n, c)."""
+    C, S = x.shape[1], x.shape[2]
+    n, c = t // C, t % C
+    a, b = scale[c], shift[c]
+    for k in range(S):
+        y[n, c, k] = x[n, c, k] * a + b
 
 
 @njit(parallel=True, cache=True, fastmath=REDUCE_MATH)
-def _bn_backward(gy, x, gamma, mean, invstd, gx, ggamma, gbeta):
-    """Per channel c, with xhat = (x - mean) * invstd and M = N*S values:
+def _bn_eval_par(x, scale, shift, y):
+    for t in prange(x.shape[0] * x.shape[1]):
+        _bn_eval_task(x, scale, shift, y, t)
+
+
+@njit(cache=True, fastmath=REDUCE_MATH)
+def _bn_eval_ser(x, scale, shift, y):
+    for t in range(x.shape[0] * x.shape[1]):
+        _bn_eval_task(x, scale, shift, y, t)
+
+
+@njit(inline="always", cache=True)
+def _bn_backward_task(gy, x, gamma, mean, invstd, gx, ggamma, gbeta, c):
+    """Channel c, with xhat = (x - mean) * invstd and M = N*S values:
     gbeta = sum gy; ggamma = sum gy*xhat; gx = gamma*invstd/M * (M*gy - gbeta - xhat*ggamma)."""
     N, C, S = x.shape
     M = N * S
-    for c in prange(C):
-        mu, istd = mean[c], invstd[c]
-        sb = 0.0
-        sg = 0.0
-        for n in range(N):
-            for k in range(S):
-                g = gy[n, c, k]
-                sb += g
-                sg += g * (x[n, c, k] - mu) * istd
-        gbeta[c] = sb
-        ggamma[c] = sg
-        k_ = gamma[c] * istd / M
-        for n in range(N):
-            for k in range(S):
-                xhat = (x[n, c, k] - mu) * istd
-                gx[n, c, k] = k_ * (M * gy[n, c, k] - sb - xhat * sg)
+    mu, istd = mean[c], invstd[c]
+    sb = 0.0
+    sg = 0.0
+    for n in range(N):
+        for k in range(S):
+            g = gy[n, c, k]
+            sb += g
+            sg += g * (x[n, c, k] - mu) * istd
+    gbeta[c] = sb
+    ggamma[c] = sg
+    k_ = gamma[c] * istd / M
+    for n in range(N):
+        for k in range(S):
+            xhat = (x[n, c, k] - mu) * istd
+            gx[n, c, k] = k_ * (M * gy[n, c, k] - sb - xhat * sg)
+
+
+@njit(parallel=True, cache=True, fastmath=REDUCE_MATH)
+def _bn_backward_par(gy, x, gamma, mean, invstd, gx, ggamma, gbeta):
+    for c in prange(x.shape[1]):
+        _bn_backward_task(gy, x, gamma, mean, invstd, gx, ggamma, gbeta, c)
+
+
+@njit(cache=True, fastmath=REDUCE_MATH)
+def _bn_backward_ser(gy, x, gamma, mean, invstd, gx, ggamma, gbeta):
+    for c in range(x.shape[1]):
+        _bn_backward_task(gy, x, gamma, mean, invstd, gx, ggamma, gbeta, c)
 
 
 def _ncs(a, dt):
@@ -509,15 +738,18 @@ def _param(p, C, fill, dt):
     return np.full(C, fill, dtype=dt) if p is None else np.ascontiguousarray(p, dtype=dt)
 
 
-def batchnorm_forward_train(x, gamma, beta, eps=1e-5):
-    """(y, mean, invstd) with batch statistics over every axis but 1 (biased variance)."""
+def batchnorm_forward_train(x, gamma, beta, eps=1e-5, negative_slope=None):
+    """(y, mean, invstd) with batch statistics over every axis but 1 (biased variance);
+    y goes through a leaky ReLU of that negative slope if one is given (0.0: ReLU)."""
     op = "batchnorm_forward_train"
     C, _ = bn_params(op, x, ("gamma", gamma), ("beta", beta))
     dt = common_dtype(op, x)
     x3 = _ncs(x, dt)
     y3 = np.empty(x3.shape, dtype=dt)
     mean, invstd = np.empty(C, dtype=dt), np.empty(C, dtype=dt)
-    _bn_train(x3, _param(gamma, C, 1, dt), _param(beta, C, 0, dt), float(eps), y3, mean, invstd)
+    _loop(_bn_train_par, _bn_train_ser, x3.size)(
+        x3, _param(gamma, C, 1, dt), _param(beta, C, 0, dt), float(eps), _slope(negative_slope),
+        y3, mean, invstd)
     return _from_ncs(y3, x.shape), mean, invstd
 
 
@@ -536,7 +768,7 @@ def batchnorm_forward_eval(x, gamma, beta, running_mean, running_var, eps=1e-5):
     if beta is not None:
         shift = shift + np.asarray(beta, np.float64)
     y3 = np.empty(x3.shape, dtype=dt)
-    _bn_eval(x3, scale.astype(dt), shift.astype(dt), y3)
+    _loop(_bn_eval_par, _bn_eval_ser, x3.size)(x3, scale.astype(dt), shift.astype(dt), y3)
     return _from_ncs(y3, x.shape)
 
 
@@ -550,6 +782,7 @@ def batchnorm_backward(gy, x, gamma, mean, invstd):
     x3, gy3 = _ncs(x, dt), _ncs(gy, dt)
     gx3 = np.empty(x3.shape, dtype=dt)
     ggamma, gbeta = np.empty(C, dtype=dt), np.empty(C, dtype=dt)
-    _bn_backward(gy3, x3, _param(gamma, C, 1, dt), _param(mean, C, 0, dt),
-                 _param(invstd, C, 1, dt), gx3, ggamma, gbeta)
+    _loop(_bn_backward_par, _bn_backward_ser, x3.size)(
+        gy3, x3, _param(gamma, C, 1, dt), _param(mean, C, 0, dt), _param(invstd, C, 1, dt),
+        gx3, ggamma, gbeta)
     return _from_ncs(gx3, x.shape), ggamma, gbeta

@@ -67,8 +67,10 @@ def block_sum(buf, value):
 # ------------------------------------------------------------------ conv2d kernels
 
 @cuda.jit
-def _conv_forward(x, w, geom, zero, y):
-    """y[n, o, i, j] = sum_{c, p, q} w[o, c, p, q] * x[n, g*Cg + c, i*sh - ph + p*dh, j*sw - pw + q*dw]."""
+def _conv_forward(x, w, geom, bias, slope, zero, y):
+    """y[n, o, i, j] = act(sum_{c, p, q} w[o, c, p, q] * x[n, g*Cg + c, i*sh - ph + p*dh, j*sw - pw + q*dw]
+    + bias[o]): the CPU kernel's fused epilogue. bias has length O (zeros for none); act is
+    a leaky ReLU of negative slope `slope` unless slope is NaN."""
     kh, kw, sh, sw, ph, pw, dh, dw, G = geom
     N, O, Ho, Wo = y.shape
     _, C, H, W = x.shape
@@ -87,6 +89,9 @@ def _conv_forward(x, w, geom, zero, y):
                     v = in_coord(j, q, sw, pw, dw)
                     if 0 <= v < W:
                         acc += w[o, c, p, q] * x[n, c0 + c, h, v]
+    acc += bias[o]
+    if slope == slope and acc <= 0:          # slope NaN: no activation
+        acc *= slope
     y[n, o, i, j] = acc
 
 
@@ -150,16 +155,25 @@ class _Geometry:
                      dilation[0], dilation[1], groups)
 
 
-def conv2d_forward(x, w, stride=1, padding=0, dilation=1, groups=1):
-    """y = conv2d(x, w) on the GPU, one thread per output value."""
+FUSED_EPILOGUE = True       # conv2d_forward takes bias and negative_slope
+
+
+def conv2d_forward(x, w, stride=1, padding=0, dilation=1, groups=1, bias=None, negative_slope=None):
+    """y = act(conv2d(x, w) + bias) on the GPU, one thread per output value (act: a leaky
+    ReLU with negative_slope, none if None)."""
     op = "conv2d_forward"
     gm = _Geometry(op, x.shape, w.shape, stride, padding, dilation, groups)
     xp, dt = array_module(x), common_dtype(op, x, w)
     x = xp.ascontiguousarray(x, dtype=dt)
     w = xp.ascontiguousarray(w, dtype=dt)
-    y = xp.empty((x.shape[0], w.shape[0], gm.Ho, gm.Wo), dtype=dt)
+    O = w.shape[0]
+    if bias is not None and tuple(bias.shape) != (O,):
+        raise ValueError(f"bias must have shape ({O},), got {tuple(bias.shape)}")
+    bias = xp.zeros(O, dtype=dt) if bias is None else xp.ascontiguousarray(bias, dtype=dt)
+    slope = dt.type("nan" if negative_slope is None else negative_slope)
+    y = xp.empty((x.shape[0], O, gm.Ho, gm.Wo), dtype=dt)
     if y.size:
-        _conv_forward[_blocks(y.size), THREADS](x, w, gm.geom, dt.type(0), y)
+        _conv_forward[_blocks(y.size), THREADS](x, w, gm.geom, bias, slope, dt.type(0), y)
     return y
 
 
@@ -195,8 +209,9 @@ def conv2d_grad_weight(x, gy, w_shape, stride=1, padding=0, dilation=1, groups=1
 # -------------------------------------------------------------- batch-norm kernels
 
 @cuda.jit
-def _bn_train(x, gamma, beta, eps, y, mean, invstd):
-    """Block per channel c of x (N, C, S): mean, biased variance, y = (x - mean)*invstd*gamma + beta."""
+def _bn_train(x, gamma, beta, eps, slope, y, mean, invstd):
+    """Block per channel c of x (N, C, S): mean, biased variance, y = act((x - mean)*invstd*gamma + beta),
+    act a leaky ReLU of negative slope `slope` unless it is NaN (the fused batch norm + activation)."""
     N, C, S = x.shape
     M = N * S
     c = cuda.blockIdx.x
@@ -216,7 +231,10 @@ def _bn_train(x, gamma, beta, eps, y, mean, invstd):
     a = istd * gamma[c]                          # y = x * a + b
     b = beta[c] - mu * a
     for k in range(cuda.threadIdx.x, M, RED):
-        y[k // S, c, k % S] = x[k // S, c, k % S] * a + b
+        v = x[k // S, c, k % S] * a + b
+        if slope == slope and v <= 0:
+            v *= slope
+        y[k // S, c, k % S] = v
 
 
 @cuda.jit
@@ -265,8 +283,9 @@ def _param(xp, p, C, fill, dt):
     return xp.full(C, fill, dtype=dt) if p is None else xp.ascontiguousarray(p, dtype=dt)
 
 
-def batchnorm_forward_train(x, gamma, beta, eps=1e-5):
-    """(y, mean, invstd) with batch statistics, one block per channel."""
+def batchnorm_forward_train(x, gamma, beta, eps=1e-5, negative_slope=None):
+    """(y, mean, invstd) with batch statistics, one block per channel; y through a leaky
+    ReLU of negative_slope if given."""
     op = "batchnorm_forward_train"
     C, _ = bn_params(op, x, ("gamma", gamma), ("beta", beta))
     xp, dt = array_module(x), common_dtype(op, x)
@@ -274,7 +293,8 @@ def batchnorm_forward_train(x, gamma, beta, eps=1e-5):
     y = xp.empty(x.shape, dtype=dt)
     mean, invstd = xp.empty(C, dtype=dt), xp.empty(C, dtype=dt)
     _bn_train[C, RED](x3, _param(xp, gamma, C, 1, dt), _param(xp, beta, C, 0, dt),
-                      float(eps), y.reshape(x3.shape), mean, invstd)
+                      float(eps), float("nan" if negative_slope is None else negative_slope),
+                      y.reshape(x3.shape), mean, invstd)
     return y, mean, invstd
 
 

@@ -11,8 +11,9 @@ import os
 # many times over; "passive" makes them sleep. Must be set before numba loads.
 os.environ.setdefault("OMP_WAIT_POLICY", "passive")
 
-from minigen.autograd import no_grad, enable_grad, set_grad_enabled, is_grad_enabled, grad  # noqa: E402,F401
-from minigen.tensor import Tensor  # noqa: E402,F401
+from minigen.grad_mode import no_grad, enable_grad, set_grad_enabled, is_grad_enabled  # noqa: E402,F401
+from minigen.tensor import Tensor  # noqa: E402,F401  (first: the ops and autograd build on it)
+from minigen.autograd import grad  # noqa: E402,F401
 from minigen.function import Function, ShapeError, DTypeError, DeviceError  # noqa: E402,F401
 from minigen.backend import (  # noqa: E402,F401
     manual_seed, get_rng_state, set_rng_state, get_array_module, cupy_available, device)
@@ -36,7 +37,7 @@ from minigen.autograd import GraphFreedError  # noqa: E402,F401
 from minigen.gradcheck import gradcheck, gradgradcheck, GradcheckError  # noqa: E402,F401
 from minigen.serialization import save, load, CheckpointError  # noqa: E402,F401
 from minigen import functional, nn, optim  # noqa: E402,F401
-from minigen.inspect.anomaly import detect_anomaly  # noqa: E402,F401
+from minigen.inspection.anomaly import detect_anomaly  # noqa: E402,F401
 from minigen import cuda  # noqa: E402,F401
 
 # dtypes under PyTorch's names (x.to(mg.float64), mg.zeros(3, dtype=mg.long))

@@ -8,268 +8,41 @@ graph from the output back to the leaves:
     2. visit Functions so that a Function runs only after *all* gradients of its
        outputs have arrived: a Function's `generation` is one more than the largest
        generation among its inputs' creators, so visiting in decreasing generation
-       order is a valid reverse topological order. A heap keeps that order, and the
-       walk is a loop, never a recursion (a chain of 100,000 ops is fine);
+       order is a valid reverse topological order (`Schedule`). The walk is a loop,
+       never a recursion (a chain of 100,000 ops is fine);
     3. each Function turns output gradients into input gradients (its `backward`);
        gradients of a tensor used twice are summed;
-    4. leaves (tensors made by the user with requires_grad=True) receive `.grad`.
+    4. leaves (tensors made by the user with requires_grad=True) receive `.grad`
+       (`Tensor.backward`), or the gradients are returned (`mg.grad`): `Delivery`.
 
 Gradients are Tensors computed by engine ops. With `create_graph=True` the walk
 records them as a graph of their own, so they can be differentiated again.
-"""
-import contextlib
-import heapq
-import itertools
-import weakref
 
-import numpy as np
+`run_backward` is the loop; each other concern is one small helper below it:
+`Schedule` (the visiting order, also used by minigen.inspection.trace), `graph_nodes`
+(what is reachable, also used by minigen.inspection.explain), `functions_needed`
+(the part `mg.grad` differentiates), `Delivery` (hooks, retain_grad, `.grad` or the
+results), `call_backward` (the checks around one backward rule).
+"""
+import heapq
 
 from minigen import backend
-
-# ---------------------------------------------------------------- grad mode switches
-_grad_enabled = True
-
-
-def is_grad_enabled():
-    return _grad_enabled
-
-
-@contextlib.contextmanager
-def set_grad_enabled(mode):
-    """Turn graph recording on or off inside a `with` block."""
-    global _grad_enabled
-    previous, _grad_enabled = _grad_enabled, bool(mode)
-    try:
-        yield
-    finally:
-        _grad_enabled = previous
+from minigen.tensor import Tensor
+# The grad-mode switches and the version checks live in leaf modules; their names are
+# kept here too (minigen.autograd.no_grad, .StaleTensorError, ... are public).
+from minigen.grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled  # noqa: F401
+from minigen.versions import (  # noqa: F401
+    Change, StaleTensorError, bump_storage, changes_described, check_unchanged, checksum, note_change,
+    stale_error, storage_change, storage_root, storage_version, versions_of)
 
 
-def no_grad(function=None):
-    """`with mg.no_grad():` runs ops without recording a graph (evaluation, updates).
-
-    Also a decorator, with or without the call: `@mg.no_grad()` or `@mg.no_grad`.
-    """
-    if callable(function):
-        return set_grad_enabled(False)(function)
-    return set_grad_enabled(False)
-
-
-def enable_grad():
-    """`with mg.enable_grad():` records a graph even inside `no_grad`."""
-    return set_grad_enabled(True)
-
-
-# ------------------------------------------------- versions: tensors changed after a forward
-# A Function that saves a tensor for its backward records the tensor's `_version`;
-# backward checks it is unchanged, so a gradient is never computed from values other
-# than those of the forward (the classic `loss = D(G(z)); opt_D.step(); loss.backward()`).
-#
-# As in PyTorch, the count of in-place writes lives with the *storage*: the array that
-# owns the memory (the root of `array.base`), so a write through a view (x[0], a
-# reshape, `x.detach()`) is seen by every tensor on that memory. Storages start at 0
-# and get an entry here at their first write, removed when the array is freed.
-# Rebinding `tensor.data = new` (what an optimizer step does) bumps the tensor itself.
-class StaleTensorError(RuntimeError):
-    """backward needs a tensor as the forward saw it, but it has been changed since."""
-
-
-class Change:
-    """One change of a tensor: what ('fill_', 'SGD.step()', '.data = ...') and where."""
-
-    __slots__ = ("seq", "what", "line")
-    _counter = itertools.count(1)
-
-    def __init__(self, what, line):
-        self.seq, self.what, self.line = next(Change._counter), what, line
-
-    def __str__(self):
-        return f"{self.what} at {self.line}"
-
-
-_storage_writes = {}     # id(root array) -> [count, last Change, weakref to the root]
-_change_context = []     # the Changes of open `changes_described` blocks, innermost last
-
-
-def storage_root(array):
-    """The array that owns `array`'s memory (itself when it is not a view)."""
-    while True:
-        base = getattr(array, "base", None)
-        if base is None or not (hasattr(base, "shape") and hasattr(base, "dtype")):
-            return array
-        array = base
-
-
-def storage_version(array):
-    """How many in-place writes the memory of `array` has seen (0 if none)."""
-    if not _storage_writes:          # no in-place write yet (most programs): no walk
-        return 0
-    entry = _storage_writes.get(id(storage_root(array)))
-    return entry[0] if entry is not None else 0
-
-
-def versions_of(tensors):
-    """[t._version for t in tensors], without the storage lookups while no in-place
-    write has happened at all (every Function call records these)."""
-    if not _storage_writes:
-        return [t._version_offset for t in tensors]
-    return [t._version for t in tensors]
-
-
-def storage_change(array):
-    """The last in-place Change of `array`'s memory, or None."""
-    entry = _storage_writes.get(id(storage_root(array)))
-    return entry[1] if entry is not None else None
-
-
-def note_change(what):
-    """A Change at the user's line (or the one of the enclosing `changes_described` block)."""
-    if _change_context:
-        return _change_context[-1]
-    from minigen.function import user_line
-    return Change(what, user_line())
-
-
-class changes_described:
-    """`with changes_described('SGD.step()'):` reports every change inside as that, at
-    the user's line that entered the block (an optimizer step rebinds many parameters;
-    the stack is walked once). A class, not a generator, so that the line is the user's."""
-
-    def __init__(self, what):
-        self.what = what
-
-    def __enter__(self):
-        _change_context.append(note_change(self.what))
-
-    def __exit__(self, *exc):
-        _change_context.pop()
-
-
-def bump_storage(array, change):
-    """Count one in-place write into `array`'s memory. False when the array cannot be
-    tracked (no weak reference possible); the caller then bumps its tensor instead."""
-    root = storage_root(array)
-    key = id(root)
-    entry = _storage_writes.get(key)
-    if entry is None or entry[2]() is not root:
-        try:
-            ref = weakref.ref(root, lambda _, key=key: _storage_writes.pop(key, None))
-        except TypeError:
-            return False
-        entry = _storage_writes[key] = [0, None, ref]
-    entry[0] += 1
-    entry[1] = change
-    return True
-
-
-def checksum(array):
-    """A fingerprint of `array`'s values that changes with any change of one element:
-    small arrays (up to 4 KiB) are copied as bytes; larger ones give the sum, modulo
-    2**64, of their bit patterns (two changes could cancel; that is the price of one
-    pass). Read as 64-bit words, a (400, 784) float32 weight takes 0.02 ms, under 1 % of
-    its (64, 784) @ (784, 400) matmul."""
-    if array.nbytes <= 4096 and isinstance(array, np.ndarray):
-        return array.tobytes()
-    if array.nbytes % 8 == 0 and array.flags.c_contiguous:
-        words = array.reshape(-1).view(np.uint64)           # 8 bytes at a time, no casts
-    else:
-        bits = _UNSIGNED.get(array.dtype.itemsize)
-        if bits is None:
-            return None
-        words = array.view(bits)
-    if isinstance(words, np.ndarray):
-        return np.add.reduce(words, axis=None, dtype=np.uint64)   # no Python wrappers
-    return words.sum(dtype=np.uint64)
-
-
-_UNSIGNED = {1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64}
-
-
-def stale_error(function, tensor, role, saved_version, raw_write=False):
-    """The StaleTensorError for `tensor` (`role`: 'input 1', 'output 0') of `function`;
-    raw_write: its version is unchanged but its values are not (see `checksum`)."""
-    label = f"'{tensor.name}' " if tensor.name else ""
-    if tensor.creator is not None:
-        kind = f"made by {tensor.creator.name}"
-    else:
-        kind = "a Parameter" if type(tensor).__name__ == "Parameter" else "a leaf tensor"
-    changes = [c for c in (tensor._last_change, storage_change(tensor._data)) if c is not None]
-    change = max(changes, key=lambda c: c.seq) if changes else None
-    where = f"by {change}" if change is not None else "by a write the engine saw"
-    made = ""
-    try:
-        from minigen.inspect.origin import origin_of
-        origin = origin_of(function)
-        if origin is not None:
-            made = f" (the node made at {origin.line})"
-    except ImportError:
-        pass
-    if raw_write:
-        return StaleTensorError(
-            f"{function.name}.backward{made} needs its {role}, the tensor {label}of shape "
-            f"{tensor.shape} ({kind}), as the forward saw it, but its values were changed "
-            "since by a write straight into its array, which the engine cannot see as it "
-            "happens (x.data[...] = ..., x.data += ..., np.copyto(x.data, ...), or a write "
-            "into the NumPy array the tensor was made from).\n"
-            "  The gradient would be computed with the new values. Call backward first, or "
-            "change the tensor with x.data = ... or an in-place method (fill_, copy_, add_, "
-            "...) under no_grad, which are counted and named in this error.")
-    return StaleTensorError(
-        f"{function.name}.backward{made} needs its {role}, the tensor {label}of shape "
-        f"{tensor.shape} ({kind}), as the forward saw it (version {saved_version}), but it "
-        f"was changed since (now version {tensor._version}), last {where}.\n"
-        "  The gradient would be computed with the new values. Call backward before changing "
-        "the tensor (e.g. before opt.step()), or run the forward again after the change.")
-
-
-# ------------------------------------------------------------------- the backward walk
 class GraphFreedError(RuntimeError):
     pass
 
 
-# Set by minigen.inspect's anomaly mode: called with (function, input_grads) after each
-# backward rule runs. None (the default) costs one comparison per node.
+# Set by minigen.inspection's anomaly mode: called with (function, input_grads) after
+# each backward rule runs. None (the default) costs one comparison per node.
 _backward_hook = None
-
-
-def _accumulate(grads, tensor, g):
-    key = id(tensor)
-    if key in grads:
-        grads[key] = (tensor, grads[key][1] + g)
-    else:
-        grads[key] = (tensor, g)
-
-
-def _functions_needed(roots, targets, stop_at_targets=False):
-    """The Functions on some path from a root down to one of the target tensors.
-
-    Used by `grad(outputs, inputs)` so that only the part of the graph that leads to
-    the requested inputs is differentiated (a gradient penalty asks for d/dx only).
-    stop_at_targets: do not look above the targets (for a local formula built on them).
-    """
-    target_ids = {id(t) for t in targets}
-    reachable, stack = {}, [r.creator for r in roots if r.creator is not None]
-    while stack:
-        f = stack.pop()
-        if id(f) in reachable:
-            continue
-        reachable[id(f)] = f
-        if f.inputs is None:
-            raise GraphFreedError(
-                f"grad through {type(f).__name__} a second time: its graph was freed by an "
-                "earlier backward or grad call; pass retain_graph=True to that call.")
-        for x in f.inputs:
-            if stop_at_targets and id(x) in target_ids:
-                continue
-            if x.creator is not None and id(x.creator) not in reachable:
-                stack.append(x.creator)
-    needed = set()
-    for f in sorted(reachable.values(), key=lambda f: f.generation):
-        for x in f.inputs or ():
-            if id(x) in target_ids or (x.creator is not None and id(x.creator) in needed):
-                needed.add(id(f))
-                break
-    return needed
 
 
 def run_backward(roots, root_grads, retain_graph=False, create_graph=False, inputs=None,
@@ -281,89 +54,179 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, inpu
     inputs=[...]: return the gradient of each input instead (None where the input
     does not influence the roots) and touch no `.grad`, as `minigen.grad` does.
     """
-    grads = {}          # id(tensor) -> (tensor, gradient so far)
-    results = {}        # id(input) -> gradient, when `inputs` is given
-    wanted = {id(t) for t in inputs} if inputs is not None else None
-    needed = _functions_needed(roots, inputs, stop_at_inputs) if inputs is not None else None
+    needed = None if inputs is None else functions_needed(roots, inputs, stop_at_inputs)
+    schedule, pending = Schedule(needed), {}       # pending: id(tensor) -> [tensor, grad]
+    delivery = Delivery(inputs, create_graph)
+    for root, g in zip(roots, root_grads):
+        _send(pending, schedule, root, g, None)
+    with set_grad_enabled(create_graph):
+        while schedule.heap:
+            f = schedule.pop()
+            outputs, output_grads = delivery.collect(f, pending)   # f holds outputs weakly:
+            if output_grads is None:               # `outputs` keeps them alive for backward
+                continue
+            for x, gx in zip(f.inputs, call_backward(f, output_grads)):
+                if gx is not None and x.requires_grad:
+                    _send(pending, schedule, x, gx, f)
+            if not retain_graph:
+                f.release()
+        for tensor, g in pending.values():         # leaves (and tensors outside `needed`)
+            delivery.finish(tensor, g)
+    return delivery.results()
 
-    heap, queued, counter = [], set(), 0
 
-    def schedule(f):
-        nonlocal counter
-        if f is not None and id(f) not in queued and (needed is None or id(f) in needed):
-            queued.add(id(f))
-            counter += 1
-            heapq.heappush(heap, (-f.generation, counter, f))
+WALK_HELPERS = ("_send", "Schedule.push", "Delivery.collect", "Delivery.finish",
+                "call_backward", "functions_needed", "graph_nodes")
 
-    def finish(tensor, g):
-        """All of `tensor`'s gradient has arrived: hooks, retain_grad, results."""
+
+# ------------------------------------------------------------- the walk's helpers
+class Schedule:
+    """The visiting order: Functions by decreasing generation, ties in the order they
+    were first scheduled, each once. `allowed` (ids of Functions, or None for all)
+    limits the walk to part of the graph (see `functions_needed`)."""
+
+    def __init__(self, allowed=None):
+        self.heap, self.queued, self.allowed = [], set(), allowed
+
+    def push(self, f):
+        key = id(f)
+        if f is None or key in self.queued or (self.allowed is not None and key not in self.allowed):
+            return
+        self.queued.add(key)
+        heapq.heappush(self.heap, (-f.generation, len(self.queued), f))
+
+    def pop(self):
+        """The next Function; GraphFreedError when an earlier walk has freed it."""
+        f = heapq.heappop(self.heap)[2]
+        if f.inputs is None:
+            raise GraphFreedError(
+                f"backward through {type(f).__name__} a second time: its graph was freed "
+                "after the first backward. Pass retain_graph=True to the first call "
+                "if you need to go back through the same graph twice.")
+        return f
+
+
+def _send(pending, schedule, tensor, g, f):
+    """Add `g` (from f's backward) to the gradient waiting for `tensor`; schedule the
+    tensor's creator, which runs once every gradient of its outputs has arrived."""
+    if g._data.shape != tensor._data.shape:
+        raise RuntimeError(
+            f"{type(f).__name__}.backward returned a gradient of shape {g.shape} "
+            f"for an input of shape {tensor.shape} (a bug in that op)")
+    entry = pending.get(id(tensor))
+    if entry is None:
+        pending[id(tensor)] = [tensor, g]
+        schedule.push(tensor.creator)
+    else:
+        entry[1] = entry[1] + g
+
+
+def call_backward(f, output_grads):
+    """f's backward rule, after checking that the inputs it reads are unchanged since
+    the forward; always a sequence, one gradient (or None) per input."""
+    if f._input_versions is not None:        # f.check_saved_inputs(), one call less
+        check_unchanged(f, f.inputs, f._input_versions, f._input_sums)
+    input_grads = f.backward(*output_grads)
+    if not isinstance(input_grads, (tuple, list)):
+        input_grads = (input_grads,)
+    if _backward_hook is not None:          # anomaly mode (minigen.inspection) checks them
+        _backward_hook(f, input_grads)
+    return input_grads
+
+
+class Delivery:
+    """Where complete gradients go: through the tensor's hooks, then into `.grad` of
+    leaves and `retain_grad()` tensors (Tensor.backward), or into the results (mg.grad)."""
+
+    def __init__(self, inputs, create_graph):
+        self.inputs, self.create_graph = inputs, create_graph
+        self.wanted = None if inputs is None else {id(t) for t in inputs}
+        self.found = {}
+
+    def collect(self, f, pending):
+        """f's outputs, and their complete gradients (after their hooks), zeros for an
+        output that received none; None when none did (then f has nothing to do)."""
+        outputs, grads, received = [], [], 0
+        for ref in f.outputs:
+            y = ref()
+            entry = pending.pop(id(y), None)
+            if entry is not None:
+                received += 1
+                entry = self.finish(y, entry[1])
+            outputs.append(y)
+            grads.append(entry)
+        if received == 0:
+            return outputs, None
+        if received < len(grads):
+            grads = [g if g is not None else f.zeros(*meta) for g, meta in zip(grads, f.output_meta)]
+        return outputs, grads
+
+    def finish(self, tensor, g):
+        """All of `tensor`'s gradient has arrived: its hooks, then where it goes."""
         for hook in tensor._hooks:
             replaced = hook(g)
             if replaced is not None:
                 g = replaced
-        if wanted is not None:
-            if id(tensor) in wanted:
-                results[id(tensor)] = g
+        if self.wanted is not None:
+            if id(tensor) in self.wanted:
+                self.found[id(tensor)] = g
         elif tensor.creator is None or tensor._retains_grad:
-            stored = g if create_graph else g.detach()
+            stored = g if self.create_graph else g.detach()
             tensor.grad = stored if tensor.grad is None else tensor.grad + stored
         return g
 
-    for root, g in zip(roots, root_grads):
-        _accumulate(grads, root, g)
-        schedule(root.creator)
+    def results(self):
+        """mg.grad's answer: one gradient (or None) per input; None for Tensor.backward."""
+        if self.inputs is None:
+            return None
+        return [self.found.get(id(t)) for t in self.inputs]
 
-    with set_grad_enabled(create_graph):
-        while heap:
-            f = heapq.heappop(heap)[2]
-            if f.inputs is None:
-                raise GraphFreedError(
-                    f"backward through {type(f).__name__} a second time: its graph was freed "
-                    "after the first backward. Pass retain_graph=True to the first call "
-                    "if you need to go back through the same graph twice.")
-            output_grads = []
-            for ref, (shape, dtype) in zip(f.outputs, f.output_meta):
-                out = ref()
-                entry = grads.pop(id(out), None) if out is not None else None
-                g = finish(out, entry[1]) if entry is not None else None
-                output_grads.append(g)
-            if all(g is None for g in output_grads):
-                continue
-            output_grads = [g if g is not None else f.zeros(shape, dtype)
-                            for g, (shape, dtype) in zip(output_grads, f.output_meta)]
-            f.check_saved_inputs()
-            input_grads = f.backward(*output_grads)
-            if not isinstance(input_grads, (tuple, list)):
-                input_grads = (input_grads,)
-            if _backward_hook is not None:      # anomaly mode (minigen.inspect) checks them
-                _backward_hook(f, input_grads)
-            for x, gx in zip(f.inputs, input_grads):
-                if gx is None or not x.requires_grad:
-                    continue
-                if gx.shape != x.shape:
-                    raise RuntimeError(
-                        f"{type(f).__name__}.backward returned a gradient of shape {gx.shape} "
-                        f"for an input of shape {x.shape} (a bug in that op)")
-                _accumulate(grads, x, gx)
-                schedule(x.creator)
-            if not retain_graph:
-                f.release()
-        # What is left in `grads` are leaves (or tensors outside the needed subgraph).
-        for tensor, g in grads.values():
-            if tensor.creator is None or wanted is not None:
-                finish(tensor, g)
 
-    if inputs is not None:
-        return [results.get(id(t)) for t in inputs]
-    return None
+def graph_nodes(roots, stop=None):
+    """Every Function reachable from the `roots` tensors (each once, in no set order);
+    `stop`: ids of tensors not to look above. GraphFreedError if one was freed."""
+    reachable, stack = {}, [r.creator for r in roots if r.creator is not None]
+    while stack:
+        f = stack.pop()
+        if id(f) in reachable:
+            continue
+        if f.inputs is None:
+            raise GraphFreedError(
+                f"grad through {type(f).__name__} a second time: its graph was freed by an "
+                "earlier backward or grad call; pass retain_graph=True to that call.")
+        reachable[id(f)] = f
+        for x in f.inputs:
+            if x.creator is not None and (stop is None or id(x) not in stop):
+                stack.append(x.creator)
+    return list(reachable.values())
+
+
+def functions_needed(roots, targets, stop_at_targets=False):
+    """Ids of the Functions on some path from a root down to one of the target tensors.
+
+    Used by `grad(outputs, inputs)` so that only the part of the graph that leads to
+    the requested inputs is differentiated (a gradient penalty asks for d/dx only).
+    stop_at_targets: do not look above the targets (for a local formula built on them).
+    """
+    target_ids = {id(t) for t in targets}
+    needed = set()
+    for f in sorted(graph_nodes(roots, target_ids if stop_at_targets else None),
+                    key=lambda f: f.generation):
+        for x in f.inputs:
+            if id(x) in target_ids or (x.creator is not None and id(x.creator) in needed):
+                needed.add(id(f))
+                break
+    return needed
+
+
+_functions_needed = functions_needed       # its old name
 
 
 def root_gradient(output, g, caller):
     """The gradient that starts a backward walk at `output`: `g` as a Tensor of the
     output's dtype, or 1 when the output has a single element and no `g` is given."""
-    from minigen.tensor import Tensor
     if g is None:
-        if output.numel() != 1:
+        if output.data.size != 1:
             raise RuntimeError(
                 f"{caller}: an output of shape {output.shape} needs a gradient of the same "
                 "shape (d loss / d output); only one-element outputs get the implicit gradient 1")
@@ -396,8 +259,6 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     Like `torch.autograd.grad`. With `create_graph=True` the returned gradients are
     themselves differentiable (gradient penalties, Hessian-vector products).
     """
-    from minigen.tensor import Tensor
-
     single_input = isinstance(inputs, Tensor)
     outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
     inputs = [inputs] if single_input else list(inputs)

@@ -40,20 +40,20 @@ def cupy_available():
 
 def _is_cupy_array(a):
     # Checked by type name first so that numpy-only users never import cupy.
-    return type(a).__module__.startswith("cupy")
+    return type(a) is not np.ndarray and type(a).__module__.startswith("cupy")
 
 
 def get_array_module(*arrays):
     """numpy or cupy, whichever owns the arrays (numpy for Python scalars)."""
     for a in arrays:
-        if _is_cupy_array(a):
+        if type(a) is not np.ndarray and _is_cupy_array(a):     # (the test: every op asks)
             return _import_cupy()
     return np
 
 
 def device_of(a):
     """'cuda' for a cupy array, 'cpu' for anything else."""
-    return "cuda" if _is_cupy_array(a) else "cpu"
+    return "cuda" if type(a) is not np.ndarray and _is_cupy_array(a) else "cpu"
 
 
 class device(str):

@@ -14,7 +14,8 @@ that turns any candidate into its row, so every number of the table is computed 
 Conventions.  Images are flat (N, 784) float32 in [0, 1].  Binarised models (Bernoulli
 VAE, FVSBN, MADE) report their NLL in nats per image on the test images binarised once
 (seed 0); continuous ones (PCA, FA, RealNVP) in bits/dim of the 8-bit images, from the
-density of dequantised pixels (255 x + u) / 256.  The anomaly class is held out of the
+density of dequantised pixels (255 x + u) / 256; DDPM's bound L_vlb is already a bound on
+the NLL of the discrete 8-bit images (its discretised decoder), in bits/dim as well.  The anomaly class is held out of the
 training images; "normal" test images are the other classes, and samples are compared with
 those (FD, KID, precision/recall and class coverage from :func:`minigen.metrics.evaluate_images`).
 """
@@ -29,7 +30,7 @@ import numpy as np
 from .metrics import auroc, bits_per_dim, dequantized_nll
 
 __all__ = ["Bench", "Candidate", "make_bench", "measure_row", "sample_quality", "not_built",
-           "conditional_gaussian_fill", "NOT_BUILT", "NONE"]
+           "conditional_gaussian_fill", "latent_search_inpaint", "PatchTables", "NOT_BUILT", "NONE"]
 
 NOT_BUILT = "not built"
 NONE = "—"
@@ -71,7 +72,8 @@ class Candidate:
     sample: Callable[[int], np.ndarray]
     nll: Optional[Callable] = None           # images -> per-image NLL; see nll_space
     nll_kind: str = NONE                     # "exact" | "bound" | "IS estimate"
-    nll_space: str = "binary"                # "binary" (nats/image) | "dequantised" (bits/dim)
+    nll_space: str = "binary"                # "binary" (nats/image) | "dequantised" (bits/dim) |
+    #                                          "discrete": nats of the 8-bit images (bits/dim)
     inpaint: Optional[Callable] = None       # (x, observed) -> filled images
     inpaint_method: str = NONE
     inpaint_masks: tuple = ()                # masks the method handles (empty: all)
@@ -128,6 +130,11 @@ def _likelihood(c, bench):
     if c.nll_space == "binary":
         value = float(np.mean(c.nll(bench.x_test_binary)))
         unit = "nats/image (binarised)"
+    elif c.nll_space == "discrete":          # -log P(x) of the 8-bit images themselves
+        eight_bit = np.round(bench.x_test * 255) / 255
+        value, unit = bits_per_dim(float(np.mean(c.nll(eight_bit))), 784), "bits/dim (8-bit, discrete)"
+    elif c.nll_space != "dequantised":
+        raise ValueError(f"unknown nll_space {c.nll_space!r}: binary, dequantised or discrete")
     else:
         nll = float(np.mean(c.nll(dequantise(bench.x_test, 0))))
         value, unit = bits_per_dim(dequantized_nll(nll, 784), 784), "bits/dim (dequantised)"
@@ -217,6 +224,96 @@ def conditional_gaussian_fill(x, observed, mean, cov):
         weights = np.linalg.solve(cov[np.ix_(o, o)], x[i, o] - mean[o])
         out[i, m] = mean[m] + cov[np.ix_(m, o)] @ weights
     return out.astype(np.float32)
+
+
+def latent_search_inpaint(generate, latent_dim, x, observed, *, steps=200, lr=0.05, prior_weight=1e-3,
+                          seed=0, device="cpu"):
+    """In-painting with a generator, which has no conditional: search for the z whose image
+    matches the observed pixels, then read the missing ones off G(z).
+
+        z* = argmin_z  Σ_{i observed} (G(z)_i − x_i)² / |observed|  +  prior_weight · ‖z‖² / d
+
+    by Adam on z (one z per image, from N(0, I)), the gradient through the generator by the
+    engine's backward.  The ‖z‖² term (−log N(z; 0, I) up to constants) keeps z where the
+    generator was trained.  ``generate``: z (N, latent_dim) tensor -> images in the space of
+    ``x`` (flat (N, D) NumPy, the caller converts); ``observed``: bool (N, D), True = seen.
+    Returns G(z*) as flat float32 NumPy (the caller pastes the observed pixels back)."""
+    import minigen as mg
+    x = np.asarray(x, dtype=np.float32).reshape(len(x), -1)
+    observed = np.asarray(observed, dtype=bool).reshape(x.shape)
+    rng = np.random.default_rng(seed)
+    z = mg.tensor(rng.standard_normal((len(x), latent_dim)).astype(np.float32), device=device,
+                  requires_grad=True)
+    target = mg.tensor(x, device=device)
+    mask = mg.tensor(observed.astype(np.float32), device=device)
+    seen = mg.tensor(np.maximum(observed.sum(axis=1, keepdims=True), 1).astype(np.float32), device=device)
+    opt = mg.optim.Adam([z], lr=lr)
+    for _ in range(int(steps)):
+        r = (generate(z).reshape(len(x), -1) - target) * mask          # error on the seen pixels only
+        loss = ((r * r).sum(axis=1, keepdims=True) / seen).sum() \
+            + (prior_weight / latent_dim) * (z * z).sum()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    with mg.no_grad():
+        return generate(z).reshape(len(x), -1).numpy().astype(np.float32)
+
+
+class PatchTables:
+    """The joint table of L6.1 as an image model: a 28×28 binary image is 49 independent
+    4×4 blocks, the block at each position with its own full 2^16-state table
+    (``minigen.models.classic.BinaryJointTable``, add-alpha smoothing)::
+
+        log p(x) = Σ_{blocks b} log θ_b[s(x_b)]
+
+    Exact likelihood, sampling (a state per block) and in-painting (within each block the
+    table's exact conditional p(x_m | x_o); blocks are independent, so that is the exact
+    conditional of the whole image).  49 × (2^16 − 1) free parameters for what is still a
+    crude model: nothing links one block to the next."""
+
+    def __init__(self, side=28, block=4, alpha=None):
+        if side % block:
+            raise ValueError(f"the image side {side} must be a multiple of the block size {block}")
+        self.side, self.block, self.alpha = side, block, alpha
+        self.per_row = side // block
+
+    def _blocks(self, x):
+        """(N, side²) -> (N, blocks, block²): each block's pixels in row-major order."""
+        n, k, b = len(x), self.per_row, self.block
+        return np.asarray(x).reshape(n, k, b, k, b).transpose(0, 1, 3, 2, 4).reshape(n, k * k, b * b)
+
+    def _image(self, blocks):
+        n, k, b = len(blocks), self.per_row, self.block
+        return blocks.reshape(n, k, k, b, b).transpose(0, 1, 3, 2, 4).reshape(n, self.side * self.side)
+
+    @property
+    def parameters(self):
+        return len(self.tables) * (2 ** (self.block ** 2) - 1)
+
+    def fit(self, x_binary):
+        from .models.classic import BinaryJointTable
+        blocks = self._blocks(x_binary)
+        # default alpha: the pseudo-counts of a table add up to a tenth of the images
+        alpha = self.alpha if self.alpha is not None else 0.1 * len(blocks) / 2 ** (self.block ** 2)
+        self.tables = [BinaryJointTable((self.block, self.block), alpha=alpha).fit(blocks[:, j])
+                       for j in range(blocks.shape[1])]
+        return self
+
+    def log_prob(self, x_binary):
+        blocks = self._blocks(x_binary)
+        return sum(t.log_prob(blocks[:, j]) for j, t in enumerate(self.tables))
+
+    def sample(self, n, rng):
+        blocks = np.stack([t.sample(n, random_state=rng) for t in self.tables], axis=1)
+        return self._image(blocks).astype(np.float32)
+
+    def inpaint_mean(self, x_binary, observed):
+        """E[x_m | x_o] (the conditional probability of each missing pixel being 1)."""
+        xb, ob = self._blocks(x_binary).astype(np.float64), self._blocks(observed)
+        out = np.empty_like(xb)
+        for j, t in enumerate(self.tables):
+            out[:, j] = t.inpaint(np.where(ob[:, j], xb[:, j], np.nan), method="mean")
+        return self._image(out).astype(np.float32)
 
 
 def markdown_table(rows):

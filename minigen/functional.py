@@ -39,3 +39,18 @@ def embedding(input, weight):
     if getattr(indices, "dtype", None) is None or indices.dtype.kind not in "iu":
         raise TypeError(f"embedding: indices must be integers, got {getattr(indices, 'dtype', type(indices))}")
     return getitem(weight, indices)
+
+
+# ------------------------------------------------------------------------ cases
+# The functions composed here, checked like the ops (collected by minigen/op_cases.py).
+import numpy as _np  # noqa: E402
+
+from minigen.op_cases import OpCase  # noqa: E402
+
+_EMBEDDING_INDEX = _np.array([[0, 2], [2, 2]])
+
+CASES = [
+    OpCase("embedding", lambda w: embedding(_EMBEDDING_INDEX, w), [(3, 4)], reference=lambda w: w[_EMBEDDING_INDEX]),
+    OpCase("pad (torch order)", lambda x: pad(x, (1, 2, 0, 1), value=-1.0), [(2, 2, 3)],
+           reference=lambda x: _np.pad(x, ((0, 0), (0, 1), (1, 2)), constant_values=-1.0)),
+]

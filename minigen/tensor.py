@@ -13,8 +13,7 @@ import operator
 
 import numpy as np
 
-from minigen import autograd, backend
-from minigen.autograd import root_gradient, run_backward
+from minigen import backend, grad_mode, versions
 
 
 def _default_dtype(value):
@@ -33,42 +32,51 @@ _COMPLEX_MESSAGE = ("minigen tensors hold real numbers, got {what}: complex valu
                     "(np.real / np.imag), or use NumPy for the complex step")
 
 
+def _as_data(data):
+    """`data` as the array a Tensor holds: NumPy or CuPy arrays as they are, lists and
+    Python and NumPy scalars as NumPy arrays (np.float32(1.0) -> 0-d array); no complex."""
+    if isinstance(data, Tensor):
+        raise TypeError("Tensor(data) expects an array; use tensor.detach() to copy a Tensor")
+    if isinstance(data, np.generic):         # what a NumPy reduction returns: keep its dtype
+        data = np.asarray(data)
+    elif not (isinstance(data, np.ndarray) or backend.device_of(data) == "cuda"):
+        data = np.asarray(data, dtype=_default_dtype(data))
+    if data.dtype.kind == "c":
+        raise TypeError(_COMPLEX_MESSAGE.format(what=f"{data.dtype} data"))
+    return data
+
+
 class Tensor:
     # Make NumPy hand `ndarray + Tensor` to Tensor.__radd__ instead of looping itself.
     __array_ufunc__ = None
 
+    # Defaults shared by every tensor until one sets its own: an op makes one Tensor per
+    # output, so __init__ stores only the array.
+    grad = None
+    requires_grad = False
+    creator = None
+    name = None
+    _hooks = ()                   # a list once a hook is registered
+    _retains_grad = False
+    _version_offset = 0           # see `_version` (versions and in-place helpers, below)
+    _last_change = None
+
     def __init__(self, data, requires_grad=False, name=None):
-        if isinstance(data, Tensor):
-            raise TypeError("Tensor(data) expects an array; use tensor.detach() to copy a Tensor")
-        if not (isinstance(data, np.ndarray) or backend.device_of(data) == "cuda"):
-            # lists, Python and NumPy scalars become arrays (np.float32(1.0) -> 0-d array)
-            data = np.asarray(data, dtype=_default_dtype(data))
-        if data.dtype.kind == "c":
+        if type(data) is not np.ndarray:
+            data = _as_data(data)
+        elif data.dtype.kind == "c":
             raise TypeError(_COMPLEX_MESSAGE.format(what=f"{data.dtype} data"))
         self._data = data
-        self._version_offset = 0      # see `_version` (versions and in-place helpers, below)
-        self._last_change = None
-        self.grad = None
-        self.requires_grad = False
-        self.creator = None
-        self.name = name
-        self._hooks = []
-        self._retains_grad = False
+        if name is not None:
+            self.name = name
         if requires_grad:
             self.requires_grad_(True)
 
     # -------------------------------------------------------------- array facts
-    @property
-    def shape(self):
-        return tuple(self.data.shape)
-
-    @property
-    def dtype(self):
-        return self.data.dtype
-
-    @property
-    def ndim(self):
-        return self.data.ndim
+    # attrgetters (C, no Python frame): these are read on every op
+    shape = property(operator.attrgetter("_data.shape"), doc="The shape, a tuple of ints.")
+    dtype = property(operator.attrgetter("_data.dtype"))
+    ndim = property(operator.attrgetter("_data.ndim"))
 
     @property
     def size(self):
@@ -196,6 +204,8 @@ class Tensor:
         """
         if not self.requires_grad:
             raise RuntimeError("register_hook on a tensor that does not require grad")
+        if not self._hooks:
+            self._hooks = []
         self._hooks.append(hook)
         return _HookHandle(self._hooks, hook)
 
@@ -214,10 +224,11 @@ class Tensor:
             raise RuntimeError(
                 "backward on a tensor that does not require grad: no input of the "
                 "computation had requires_grad=True (or it ran under no_grad)")
-        grad = root_gradient(self, grad, "backward")
+        from minigen import autograd           # imported here: autograd builds on Tensor
+        grad = autograd.root_gradient(self, grad, "backward")
         if retain_graph is None:
             retain_graph = create_graph   # a graph of gradients still needs the forward graph
-        run_backward([self], [grad], retain_graph=retain_graph, create_graph=create_graph)
+        autograd.run_backward([self], [grad], retain_graph=retain_graph, create_graph=create_graph)
 
     # ------------------------------------------------------------ arithmetic
     def __add__(self, other):
@@ -574,8 +585,8 @@ class Tensor:
         old = self._version
         self._data = value
         # keep `_version` increasing whatever writes the new array has already seen
-        self._version_offset = old + 1 - autograd.storage_version(value)
-        self._last_change = autograd.note_change(".data = ...")
+        self._version_offset = old + 1 - versions.storage_version(value)
+        self._last_change = versions.note_change(".data = ...")
 
     # The getter is attrgetter (C, no Python frame): `t.data` is read everywhere.
     data = property(operator.attrgetter("_data"), _set_data,
@@ -584,12 +595,12 @@ class Tensor:
     @property
     def _version(self):
         """How many times this tensor's values were changed (PyTorch's `_version`)."""
-        return self._version_offset + autograd.storage_version(self._data)
+        return self._version_offset + versions.storage_version(self._data)
 
     def _in_place(self, what, write):
         """Run write(array) on this tensor's memory, after checking that no graph is
         being recorded through it, and count the change."""
-        if autograd.is_grad_enabled() and self.requires_grad:
+        if grad_mode.enabled and self.requires_grad:
             if self.creator is None:
                 raise RuntimeError(
                     f"{what} on a leaf tensor that requires grad (shape {self.shape}): the "
@@ -603,8 +614,8 @@ class Tensor:
             raise ValueError(f"{what}: this tensor's array is read-only (a broadcast view or "
                              "a read-only NumPy array); make a copy first")
         write(self._data)
-        change = autograd.note_change(what)
-        if not autograd.bump_storage(self._data, change):
+        change = versions.note_change(what)
+        if not versions.bump_storage(self._data, change):
             self._version_offset += 1
         self._last_change = change
         return self
@@ -682,7 +693,7 @@ class Tensor:
     # recorded through `a`, it is `a = a + b` instead: a new node, the name rebound, the
     # gradient right (minigen records no in-place ops).
     def _augmented(self, other, in_place, out_of_place):
-        if autograd.is_grad_enabled() and self.requires_grad:
+        if grad_mode.enabled and self.requires_grad:
             return out_of_place(self, other)
         return in_place(self, other)
 

@@ -36,7 +36,7 @@ import numpy as np
 from IPython.display import Image, display
 
 import minigen as mg
-from minigen import inspect, viz
+from minigen import inspection, viz
 from minigen.config import is_tiny, size
 from minigen.data import FASHION_MNIST_CLASSES
 from minigen.metrics import auroc
@@ -171,7 +171,7 @@ ax.legend(fontsize=8);
 # %%
 latent_dim = size(20, tiny=8)
 vae = VAE.mlp(latent_dim=latent_dim, hidden=size(400, tiny=64))
-flow = inspect.grad_flow(vae)
+flow = inspection.grad_flow(vae)
 loop = fit(vae, x_train, epochs=size(30, tiny=2), out=os.path.join(OUT, "vae"),
            progress=False)
 flow.remove()
@@ -343,17 +343,17 @@ print(report)
 
 # %% [markdown]
 # ### 4.2 One training step, node by node
-# `inspect.trace` lists the graph of one ELBO in the order backward visits it, with
-# the line that made each node and the gradient norm through it; `inspect.to_dot`
+# `inspection.trace` lists the graph of one ELBO in the order backward visits it, with
+# the line that made each node and the gradient norm through it; `inspection.to_dot`
 # draws it (a PNG when Graphviz's `dot` is installed). Note the reparameterisation
 # $z = \mu + \exp(\log\sigma^2 / 2)\,\varepsilon$: ordinary ops, so the gradient reaches
 # the encoder.
 
 # %%
-with inspect.record():
+with inspection.record():
     loss = tiny_vae.elbo(x_small, eps=eps).loss
-graph = inspect.to_dot(loss, os.path.join(OUT, "elbo_graph"), names=tiny_vae, verbose=False)
-inspect.trace(loss, names=tiny_vae, backward=True, limit=30);
+graph = inspection.to_dot(loss, os.path.join(OUT, "elbo_graph"), names=tiny_vae, verbose=False)
+inspection.trace(loss, names=tiny_vae, backward=True, limit=30);
 
 # %%
 if graph.png_path:
@@ -364,7 +364,7 @@ else:
 # %% [markdown]
 # ### 4.3 Gradient flow during training
 # The norm of each layer's gradient at every step of the VAE trained in section 2
-# (recorded by `inspect.grad_flow`), and the fraction of dead ReLU units.
+# (recorded by `inspection.grad_flow`), and the fraction of dead ReLU units.
 
 # %%
 for warning in flow.warnings() or ["no warnings: every layer received gradient"]:

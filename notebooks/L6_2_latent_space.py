@@ -39,7 +39,7 @@ from IPython.display import Image, display
 from scipy.stats import norm
 
 import minigen as mg
-from minigen import inspect, viz
+from minigen import inspection, viz
 from minigen.config import is_tiny, size
 from minigen.data import FASHION_MNIST_CLASSES
 from minigen.models.classic import (PCA, FactorAnalysis, LatentDirichletAllocation, LatentFactorModel,
@@ -227,7 +227,7 @@ models, flows, codes = {}, {}, {}
 for name, cls in (("autoencoder", Autoencoder), ("VAE", VAE)):
     mg.manual_seed(SEED)
     model = cls.mlp(latent_dim=2, hidden=hidden)
-    flows[name] = inspect.grad_flow(model)
+    flows[name] = inspection.grad_flow(model)
     fit(model, x_train, epochs=epochs_2d, out=os.path.join(OUT, name), progress=False)
     flows[name].remove()
     models[name] = model
@@ -314,10 +314,10 @@ print(mg.gradcheck(lambda *p: tiny_vae.elbo(x_small, eps=eps).loss, list(tiny_va
 # each; Graphviz draws the graph when `dot` is installed.
 
 # %%
-with inspect.record():
+with inspection.record():
     loss = tiny_vae.elbo(x_small, eps=eps).loss
-graph = inspect.to_dot(loss, os.path.join(OUT, "vae_graph"), names=tiny_vae, verbose=False)
-inspect.trace(loss, names=tiny_vae, backward=True, limit=40);
+graph = inspection.to_dot(loss, os.path.join(OUT, "vae_graph"), names=tiny_vae, verbose=False)
+inspection.trace(loss, names=tiny_vae, backward=True, limit=40);
 
 # %%
 if graph.png_path:
@@ -330,7 +330,7 @@ else:
 # Median gradient norm of every Linear layer while the 2-D models of section 2–3 trained.
 
 # %%
-display(Image(inspect.compare(flows, os.path.join(OUT, "grad_flow.png"), only="Linear",
+display(Image(inspection.compare(flows, os.path.join(OUT, "grad_flow.png"), only="Linear",
                               title="gradient norm per Linear layer")))
 for name, flow in flows.items():
     print(name, "-", "; ".join(flow.warnings()) or "no warnings")

@@ -32,7 +32,7 @@ import numpy as np
 from IPython.display import Image, display
 
 import minigen as mg
-from minigen import inspect, viz
+from minigen import inspection, viz
 from minigen.config import is_tiny, size
 from minigen.data import DataLoader, TwoMoons, binarize_dynamic, eight_gaussians
 from minigen.models.autoregressive import MADE, PixelCNN, receptive_field
@@ -78,7 +78,7 @@ table = {}                                                       # the cross-fam
 
 mg.manual_seed(SEED)
 made = MADE(784, hidden=(size(500, tiny=32),))
-made_flow = inspect.grad_flow(made)
+made_flow = inspection.grad_flow(made)
 opt = mg.optim.Adam(made.parameters(), lr=1e-3)
 loader = DataLoader(x_train, 128, seed=SEED, transform=binarize_dynamic)
 for epoch in range(size(20, tiny=1)):
@@ -186,7 +186,7 @@ vaes, flows = {}, {}
 for name, objective, k in (("VAE (ELBO)", "elbo", 1), ("IWAE (k=5)", "iwae", 5)):
     mg.manual_seed(SEED)
     model = VAE.mlp(latent_dim=latent, hidden=hidden)
-    flows[name] = inspect.grad_flow(model)
+    flows[name] = inspection.grad_flow(model)
     fit(model, x_train, epochs=epochs, objective=objective, k=k, out=os.path.join(OUT, objective),
         progress=False)
     flows[name].remove()
@@ -378,10 +378,10 @@ print(mg.gradcheck(lambda *p: tiny_vae.iwae_bound(x_small, 4, eps=eps).mean(),
 # ### 5.2 The graph of one IWAE step
 
 # %%
-with inspect.record():
+with inspection.record():
     loss = -tiny_vae.iwae_bound(x_small, 4, eps=eps).mean()
-graph = inspect.to_dot(loss, os.path.join(OUT, "iwae_graph"), names=tiny_vae, verbose=False)
-inspect.trace(loss, names=tiny_vae, backward=True, limit=40);
+graph = inspection.to_dot(loss, os.path.join(OUT, "iwae_graph"), names=tiny_vae, verbose=False)
+inspection.trace(loss, names=tiny_vae, backward=True, limit=40);
 
 # %%
 if graph.png_path:
@@ -394,5 +394,5 @@ else:
 # Median gradient norm of each (masked) linear layer over the training runs above.
 
 # %%
-display(Image(inspect.compare({**flows, "MADE": made_flow}, os.path.join(OUT, "grad_flow.png"),
+display(Image(inspection.compare({**flows, "MADE": made_flow}, os.path.join(OUT, "grad_flow.png"),
                               only=("Linear", "MaskedLinear"), title="gradient norm per linear layer")))

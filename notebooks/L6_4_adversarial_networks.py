@@ -38,7 +38,7 @@ import numpy as np
 from IPython.display import Image, display
 
 import minigen as mg
-from minigen import inspect, viz
+from minigen import inspection, viz
 from minigen.config import is_tiny, size
 from minigen.data import DataLoader, eight_gaussians
 from minigen.models.gan import (GANTrainer, ToyDiscriminator, ToyGenerator, d_loss, dcgan_discriminator,
@@ -162,7 +162,7 @@ for name, s in settings.items():
     trainer = GANTrainer(G, D, mg.optim.Adam(G.parameters(), 5e-4, betas=s["betas"]),
                          mg.optim.Adam(D.parameters(), 5e-4, betas=s["betas"]),
                          loss=s["loss"], n_critic=s["n_critic"], gp_weight=0.1)
-    toy_flows[f"{name}: G"], toy_flows[f"{name}: D"] = inspect.grad_flow(G), inspect.grad_flow(D)
+    toy_flows[f"{name}: G"], toy_flows[f"{name}: D"] = inspection.grad_flow(G), inspection.grad_flow(D)
     batches = DataLoader(toy_data, trainer.loader_batch_size(256), seed=SEED, drop_last=True).forever()
     for _ in range(s["steps"]):
         trainer.step(next(batches))
@@ -318,11 +318,11 @@ print(mg.gradcheck(lambda *p: gradient_penalty(D64, real, fake, weight=10.0, alp
 # whose input gradient is itself a graph.
 
 # %%
-with inspect.record():
+with inspection.record():
     loss = (D64(fake).mean() - D64(real).mean()) + gradient_penalty(D64, real, fake, weight=10.0,
                                                                      alpha=alpha)
-graph = inspect.to_dot(loss, os.path.join(OUT, "wgan_gp_step"), names=D64, verbose=False)
-inspect.trace(loss, names=D64, backward=True, limit=25);
+graph = inspection.to_dot(loss, os.path.join(OUT, "wgan_gp_step"), names=D64, verbose=False)
+inspection.trace(loss, names=D64, backward=True, limit=25);
 
 # %%
 if graph.png_path:
@@ -334,5 +334,5 @@ else:
 # ### 6.3 Gradient flow of both players on the toys
 
 # %%
-display(Image(inspect.compare(toy_flows, os.path.join(OUT, "grad_flow.png"), only="Linear",
+display(Image(inspection.compare(toy_flows, os.path.join(OUT, "grad_flow.png"), only="Linear",
                               title="gradient norm per Linear layer, toy GANs")))

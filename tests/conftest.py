@@ -1,5 +1,11 @@
-"""Shared pytest set-up: GPU tests skip with the reason when no CUDA device answers."""
+"""Shared pytest set-up: GPU tests skip with the reason when no CUDA device answers, and
+``demo_helpers`` (run or import a demo) is importable from every test folder."""
+import os
+import sys
+
 import pytest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 
 def pytest_collection_modifyitems(config, items):

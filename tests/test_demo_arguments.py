@@ -6,10 +6,10 @@ it loads any data; nothing runs and reports success.  Only the parsers are built
 so the test is fast.
 """
 import glob
-import importlib.util
 import os
 
 import pytest
+from demo_helpers import load_demo
 
 from minigen.train import DemoArgumentParser
 
@@ -20,10 +20,7 @@ NAMES = [os.path.splitext(os.path.basename(path))[0] for path in DEMO_FILES]
 
 
 def _parser(name):
-    spec = importlib.util.spec_from_file_location(f"demo_{name}", os.path.join(DEMOS, f"{name}.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.build_parser()
+    return load_demo(name, f"demo_{name}").build_parser()
 
 
 def _options(parser):

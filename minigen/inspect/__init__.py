@@ -1,34 +1,20 @@
-"""Seeing gradients: the teaching tools of minigen.
+"""Deprecated: the old name of `minigen.inspection` (it shadowed Python's `inspect`).
 
-    from minigen import inspect
-    with inspect.record():                      # remember the line that made each node
-        loss = F.cross_entropy(model(x), y)
-    inspect.trace(loss, names=model, backward=True)   # every node, with |dL/d out|
-    inspect.to_dot(loss, "out/graph")           # Graphviz DOT (+ PNG when `dot` exists)
-    flow = inspect.grad_flow(model)             # per-layer gradient norms over training
-    with inspect.detect_anomaly(): ...          # stop at the first NaN/Inf, name the line
-    inspect.explain("sigmoid")                  # an op's derivative and its numerical check
-    inspect.check_graph(loss64)                 # every gradient vs finite differences
-
-    origin.py     record(): where each node was made (the user's line and stack)
-    trace.py      trace(): the graph in backward order with gradient norms, min, max
-    dot.py        to_dot(): the forward graph, and the graph backward builds
-    grad_flow.py  grad_flow(), compare(): per-layer norms, vanishing/exploding/dead ReLU
-    anomaly.py    detect_anomaly(): the first NaN/Inf in forward or backward
-    explain.py    explain(): docstring rule + backward code + gradcheck/gradgradcheck
-    check.py      check_graph(): each node's and leaf's gradient beside finite differences
-
-(`minigen.inspect` is a sub-package; Python's own `inspect` module is unaffected.)
+`from minigen import inspect`, `import minigen.inspect.trace` and
+`from minigen.inspect.origin import origin_of` keep working: this package is the
+inspection package under its old name, and its sub-modules are the same modules.
 """
-from minigen.inspect.origin import record, origin_of, Origin  # noqa: F401
-from minigen.inspect.trace import trace, Trace, GradStats, backward_order  # noqa: F401
-from minigen.inspect.dot import to_dot, DotGraph, render_png  # noqa: F401
-from minigen.inspect.grad_flow import grad_flow, GradFlow, compare  # noqa: F401
-from minigen.inspect.anomaly import detect_anomaly, AnomalyError, is_anomaly_enabled  # noqa: F401
-from minigen.inspect.explain import explain, Explanation  # noqa: F401
-from minigen.inspect.check import check_graph, GraphCheck  # noqa: F401
+import sys
+import warnings
 
-__all__ = ["record", "origin_of", "Origin", "trace", "Trace", "GradStats", "backward_order",
-           "to_dot", "DotGraph", "render_png", "grad_flow", "GradFlow", "compare",
-           "detect_anomaly", "AnomalyError", "is_anomaly_enabled", "explain", "Explanation",
-           "check_graph", "GraphCheck"]
+from minigen import inspection as _inspection
+from minigen.inspection import *  # noqa: F401,F403
+from minigen.inspection import __all__  # noqa: F401
+from minigen.inspection import anomaly, check, dot, explain, grad_flow, origin, trace  # noqa: F401
+
+warnings.warn("minigen.inspect is now minigen.inspection (the old name shadowed Python's "
+              "inspect module); import minigen.inspection instead", DeprecationWarning, stacklevel=2)
+
+# `import minigen.inspect.trace` finds the very module `minigen.inspection.trace`
+for _name in ("anomaly", "check", "dot", "explain", "grad_flow", "origin", "trace"):
+    sys.modules[f"{__name__}.{_name}"] = getattr(_inspection, _name)

@@ -18,10 +18,13 @@ So the three classes below close under differentiation, and gradients of any ord
 through a convolution are exact. The array work is done by `kernels` (Numba on the
 CPU, Numba CUDA on the GPU, a NumPy reference).
 """
+
 import kernels
 
+from minigen import autograd
 from minigen.function import Function, ShapeError, user_line
-from minigen.ops.reduce import sum as reduce_sum
+
+from minigen.ops import reduce
 
 
 def _pair(v, name, op):
@@ -45,22 +48,31 @@ class _ConvParams:
 
 
 def _bias_grad(gy):
-    return reduce_sum(gy, axis=(0, 2, 3))
+    return reduce.sum(gy, axis=(0, 2, 3))
 
 
 class Conv2d(_ConvParams, Function):
     """y = conv2d(x, W) + b.
 
     gx = conv_transpose2d(gy, W),  gW = Conv2dGradWeight(x, gy),  gb = sum of gy over n, i, j.
+
+    With keep_columns the CPU kernel's column matrix of x (im2col) is kept for gW,
+    which then skips its own im2col (set by conv2d() when W will need a gradient).
     """
 
+    keep_columns = False
+    columns = None
+
     def forward(self, x, w, b=None):
-        return kernels.conv2d_forward(x, w, *self.params, bias=b)   # bias added in the kernel
+        if not self.keep_columns:                                    # bias added in the kernel
+            return kernels.conv2d_forward(x, w, *self.params, bias=b)
+        y, self.columns = kernels.conv2d_forward(x, w, *self.params, bias=b, keep_columns=True)
+        return y
 
     def backward(self, gy):
         x, w = self.inputs[0], self.inputs[1]
         gx = ConvTranspose2d(*self.params, out_shape=x.shape)(gy, w)
-        gw = Conv2dGradWeight(*self.params, w_shape=w.shape)(x, gy)
+        gw = Conv2dGradWeight(*self.params, w_shape=w.shape, columns=self.columns)(x, gy)
         return (gx, gw) if len(self.inputs) == 2 else (gx, gw, _bias_grad(gy))
 
 
@@ -91,12 +103,14 @@ class Conv2dGradWeight(_ConvParams, Function):
     gx = conv_transpose2d(gy, G),  g_gy = conv2d(x, G).
     """
 
-    def __init__(self, stride, padding, dilation, groups, w_shape):
+    def __init__(self, stride, padding, dilation, groups, w_shape, columns=None):
         super().__init__(stride, padding, dilation, groups)
         self.w_shape = tuple(w_shape)
+        self.columns = columns                   # im2col of x from the forward, or None
 
     def forward(self, x, gy):
-        return kernels.conv2d_grad_weight(x, gy, self.w_shape, *self.params)
+        columns, self.columns = self.columns, None       # used once, then not held
+        return kernels.conv2d_grad_weight(x, gy, self.w_shape, *self.params, columns=columns)
 
     def backward(self, g):
         x, gy = self.inputs
@@ -122,7 +136,12 @@ def _check_conv_inputs(op, x, w, b, groups, in_channels):
 
 
 def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
-    """torch.nn.functional.conv2d: input (N, C, H, W), weight (O, C/groups, kh, kw), bias (O,)."""
+    """y[n, o, i, j] = sum over c, p, q of w[o, c, p, q] x[n, c, s i + d p - pad, s j + d q - pad] + b[o].
+
+    dy/dx = conv_transpose2d(gy, w), dy/dw = the correlation of x with gy (Conv2dGradWeight),
+    dy/db = sum of gy.
+
+    torch.nn.functional.conv2d: input (N, C, H, W), weight (O, C/groups, kh, kw), bias (O,)."""
     stride, padding, dilation = (_pair(v, n, "conv2d") for v, n in
                                  ((stride, "stride"), (padding, "padding"), (dilation, "dilation")))
     _check_conv_inputs("conv2d", input, weight, bias, groups, weight.shape[1] * groups)
@@ -135,12 +154,17 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
             raise ShapeError(f"conv2d: input of shape {input.shape} (padded by {padding}) is smaller "
                              f"than the kernel {tuple(weight.shape[2:])} (dilation {dilation}) at {user_line()}")
     fn = Conv2d(stride, padding, dilation, groups)
+    fn.keep_columns = autograd.is_grad_enabled() and weight.requires_grad
     return fn(input, weight) if bias is None else fn(input, weight, bias)
 
 
 def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
                      dilation=1):
-    """torch.nn.functional.conv_transpose2d: weight (C_in, C_out/groups, kh, kw).
+    """y = the transpose (adjoint) of conv2d applied to x: each input pixel adds w times itself to its window.
+
+    dy/dx = conv2d(gy, w), dy/dw = the correlation of gy with x (Conv2dGradWeight), dy/db = sum of gy.
+
+    torch.nn.functional.conv_transpose2d: weight (C_in, C_out/groups, kh, kw).
 
     Output size: (H - 1) * stride - 2 * padding + dilation * (k - 1) + output_padding + 1.
     """
@@ -165,3 +189,29 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_paddi
 def conv_output_size(size, kernel, stride, padding, dilation=1):
     return (size + 2 * padding - dilation * (kernel - 1) - 1) // stride + 1
 
+
+# ------------------------------------------------------------------------ cases
+# Checked forward (against kernels/reference.py where given), first and second order
+# by the test-suite; collected by minigen/op_cases.py.
+from minigen.op_cases import OpCase  # noqa: E402
+
+
+def _np_conv2d(x, w, b=None, **settings):
+    from kernels import reference
+    y = reference.conv2d_forward(x, w, **settings)
+    return y if b is None else y + b.reshape(1, -1, 1, 1)
+
+
+CASES = [
+    OpCase("conv2d (stride 2, pad 1, bias)",
+           lambda x, w, b: conv2d(x, w, b, stride=2, padding=1), [(2, 3, 5, 5), (4, 3, 3, 3), (4,)],
+           reference=lambda x, w, b: _np_conv2d(x, w, b, stride=2, padding=1)),
+    OpCase("conv2d (dilation 2, groups 2)",
+           lambda x, w: conv2d(x, w, dilation=2, groups=2, padding=(1, 2)), [(1, 4, 5, 6), (2, 2, 2, 3)],
+           reference=lambda x, w: _np_conv2d(x, w, dilation=2, groups=2, padding=(1, 2))),
+    OpCase("conv_transpose2d (stride 2, output_padding 1)",
+           lambda x, w, b: conv_transpose2d(x, w, b, stride=2, padding=1, output_padding=1),
+           [(2, 3, 3, 3), (3, 2, 3, 3), (2,)]),
+    OpCase("conv_transpose2d (groups 2, dilation 2)",
+           lambda x, w: conv_transpose2d(x, w, groups=2, dilation=2), [(1, 4, 3, 2), (4, 1, 2, 2)]),
+]

@@ -3,15 +3,23 @@
 Every loss takes `reduction`: 'mean' (default), 'sum', or 'none' (one value per
 element or sample), with PyTorch's argument names.
 """
+
 import math
 
 import numpy as np
 
 from minigen import backend
+
 from minigen.function import Function, ShapeError, user_line
+
 from minigen.tensor import Tensor
-from minigen.ops.elementwise import abs, clip, exp, log, log1p, softplus, constant, where, _only_needed
-from minigen.ops.reduce import log_softmax, sum as reduce_sum, mean as reduce_mean
+
+from minigen.ops import elementwise, reduce
+
+from minigen.ops.elementwise import clip, exp, log, log1p, softplus, constant, where, _only_needed
+
+from minigen.ops.reduce import log_softmax
+
 from minigen.ops.shape import getitem, reshape, transpose
 
 REDUCTIONS = ("mean", "sum", "none")
@@ -19,9 +27,9 @@ REDUCTIONS = ("mean", "sum", "none")
 
 def reduce_loss(loss, reduction):
     if reduction == "mean":
-        return reduce_mean(loss)
+        return reduce.mean(loss)
     if reduction == "sum":
-        return reduce_sum(loss)
+        return reduce.sum(loss)
     if reduction == "none":
         return loss
     raise ValueError(f"reduction must be one of {REDUCTIONS}, got {reduction!r}")
@@ -47,17 +55,26 @@ def _as_target(target, like, op):
 
 
 def mse_loss(input, target, reduction="mean"):
-    """(input - target)^2."""
+    """loss = mean((input - target)^2) (or sum / none).
+
+    dloss/dinput = 2 (input - target) / n, dloss/dtarget = -dloss/dinput.
+
+    (input - target)^2."""
     diff = input - _as_target(target, input, "mse_loss")
     return reduce_loss(diff * diff, reduction)
 
 
 def l1_loss(input, target, reduction="mean"):
-    """|input - target|."""
-    return reduce_loss(abs(input - _as_target(target, input, "l1_loss")), reduction)
+    """loss = mean(|input - target|) (or sum / none).
+
+    dloss/dinput = sign(input - target) / n; d2loss/dinput2 = 0.
+
+    |input - target|."""
+    return reduce_loss(elementwise.abs(input - _as_target(target, input, "l1_loss")), reduction)
 
 
 LOG_FLOOR = -100.0        # PyTorch clamps the logs of binary_cross_entropy here
+
 BCE_EPS = 1e-12          # ... and bounds the denominator of its gradient by this
 
 
@@ -105,7 +122,11 @@ def _log_floor(x, log_fn):
 
 
 def binary_cross_entropy(input, target, weight=None, reduction="mean"):
-    """-(t log p + (1 - t) log(1 - p)) for probabilities p; logs are clamped at -100 and
+    """loss = -mean(t log p + (1 - t) log(1 - p)), the logs clamped at -100.
+
+    dloss/dp = (p - t) / (p (1 - p)) / n, dloss/dt = (log(1 - p) - log p) / n.
+
+    -(t log p + (1 - t) log(1 - p)) for probabilities p; logs are clamped at -100 and
     the gradient in p is bounded like PyTorch's (see BinaryCrossEntropy).
 
     Prefer binary_cross_entropy_with_logits: it never takes the log of 0.
@@ -121,7 +142,11 @@ def binary_cross_entropy(input, target, weight=None, reduction="mean"):
 
 
 def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean", pos_weight=None):
-    """Binary cross-entropy of sigmoid(x) against t, computed stably from the logit x:
+    """loss = mean(softplus(x) - t x) (with pos_weight w: w t softplus(-x) + (1 - t) softplus(x)).
+
+    dloss/dx = (sigmoid(x) - t) / n without pos_weight; dloss/dt = -x / n.
+
+    Binary cross-entropy of sigmoid(x) against t, computed stably from the logit x:
 
         -(t log sigmoid(x) + (1 - t) log(1 - sigmoid(x))) = softplus(x) - t x
 
@@ -147,7 +172,11 @@ def _class_axis_last(x):
 
 
 def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
-    """-input[n, target[n]] for log-probabilities `input` (N, C) or (N, C, d1, ...).
+    """loss = -mean over the batch of input[n, target[n]] (weighted; ignore_index skipped).
+
+    dloss/dinput[n, c] = -1 / n where c = target[n], else 0.
+
+    -input[n, target[n]] for log-probabilities `input` (N, C) or (N, C, d1, ...).
 
     target holds integer class indices (N) or (N, d1, ...). With class weights w, 'mean'
     divides by the sum of w[target] over the counted samples (as PyTorch does).
@@ -179,7 +208,7 @@ def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
             raise ValueError(f"nll_loss: every target is ignore_index ({ignore_index}) or has "
                              "weight 0, and the mean over no counted samples is undefined "
                              "(PyTorch returns nan); use reduction='sum' or 'none'")
-        return reduce_sum(loss) * (1.0 / total)
+        return reduce.sum(loss) * (1.0 / total)
     if reduction == "none":
         return reshape(loss, labels.shape if input.ndim == 2 else (input.shape[0],) + input.shape[2:])
     return reduce_loss(loss, reduction)
@@ -193,7 +222,11 @@ def _check_not_empty_mean(input, reduction, op):
 
 
 def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean", label_smoothing=0.0):
-    """Softmax cross-entropy of raw scores `input` (N, C, ...).
+    """loss = nll_loss(log_softmax(input), target) (or -sum(t log_softmax) for probability targets).
+
+    dloss/dinput = (softmax(input) - onehot(target)) / n.
+
+    Softmax cross-entropy of raw scores `input` (N, C, ...).
 
     target: integer class indices (N, ...) -> nll_loss(log_softmax(input, axis=1), target);
     or, as in PyTorch, class probabilities of the input's shape (float) ->
@@ -229,16 +262,20 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
         if weight is not None:
             w = weight.data if isinstance(weight, Tensor) else backend.as_array(weight, like=input.data)
             terms = terms * constant(w.reshape((1, classes) + (1,) * (input.ndim - 2)), input)
-        return reduce_loss(-reduce_sum(terms, axis=1), reduction)
+        return reduce_loss(-reduce.sum(terms, axis=1), reduction)
     loss = nll_loss(log_p, target, weight, ignore_index, reduction)
     if label_smoothing:
-        smooth = -reduce_mean(log_p, axis=1)
+        smooth = -reduce.mean(log_p, axis=1)
         loss = (1.0 - label_smoothing) * loss + label_smoothing * reduce_loss(smooth, reduction)
     return loss
 
 
 def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean"):
-    """Negative log-likelihood of target under N(input, var):
+    """loss = mean(0.5 (log var + (input - target)^2 / var)) (+ 0.5 log(2 pi) when full).
+
+    dloss/dinput = (input - target) / (var n), dloss/dvar = 0.5 (1 / var - (input - target)^2 / var^2) / n.
+
+    Negative log-likelihood of target under N(input, var):
 
         0.5 (log max(var, eps) + (input - target)^2 / max(var, eps))  [+ 0.5 log(2 pi) if full]
     """
@@ -254,7 +291,12 @@ def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean"
 
 
 def kl_normal(mu, logvar, mu2=None, logvar2=None, reduction="sum"):
-    """Analytic KL( N(mu, exp(logvar)) || N(mu2, exp(logvar2)) ) of diagonal Gaussians, per element:
+    """KL(N(mu, exp(logvar)) || N(mu2, exp(logvar2))), N(0, 1) when mu2, logvar2 are None:
+    0.5 (logvar2 - logvar + (exp(logvar) + (mu - mu2)^2) / exp(logvar2) - 1).
+
+    dKL/dmu = (mu - mu2) / exp(logvar2), dKL/dlogvar = 0.5 (exp(logvar - logvar2) - 1).
+
+    Analytic KL( N(mu, exp(logvar)) || N(mu2, exp(logvar2)) ) of diagonal Gaussians, per element:
 
         0.5 (logvar2 - logvar + (exp(logvar) + (mu - mu2)^2) / exp(logvar2) - 1)
 
@@ -273,5 +315,64 @@ def kl_normal(mu, logvar, mu2=None, logvar2=None, reduction="sum"):
         inv_var2 = exp(-logvar2) if isinstance(logvar2, Tensor) else math.exp(-logvar2)
         kl = 0.5 * (logvar2 - logvar + (exp(logvar) + diff * diff) * inv_var2 - 1.0)
     if reduction == "batchmean":
-        return reduce_sum(kl) * (1.0 / mu.shape[0])
+        return reduce.sum(kl) * (1.0 / mu.shape[0])
     return reduce_loss(kl, reduction)
+
+
+# ------------------------------------------------------------------------ cases
+# Every loss, with every input that can carry a gradient; checked forward (against
+# NumPy), first and second order by the test-suite; collected by minigen/op_cases.py.
+from minigen.op_cases import OpCase  # noqa: E402
+
+
+def _labels(*shape, classes=3):
+    return np.random.default_rng(7).integers(0, classes, shape)
+
+
+def _np_softplus(x):
+    return np.maximum(x, 0.0) + np.log1p(np.exp(-np.abs(x)))
+
+
+def _np_log_softmax(x, axis):
+    m = x.max(axis=axis, keepdims=True)
+    return x - m - np.log(np.exp(x - m).sum(axis=axis, keepdims=True))
+
+
+_NLL_TARGET = np.array([0, 2, -100, 1])
+
+
+def _np_nll_none(x):
+    picked = x[np.arange(4), np.where(_NLL_TARGET < 0, 0, _NLL_TARGET)]
+    return np.where(_NLL_TARGET == -100, 0.0, -picked)
+
+
+CASES = [
+    OpCase("mse_loss", mse_loss, [(3, 4), (3, 4)], reference=lambda x, t: ((x - t) ** 2).mean()),
+    OpCase("l1_loss (sum)", lambda x, t: l1_loss(x, t, reduction="sum"), [(3, 4), (3, 4)], ("away", "real"),
+           reference=lambda x, t: np.abs(x - t).sum()),
+    OpCase("binary_cross_entropy", binary_cross_entropy, [(3, 4), (3, 4)], "prob",
+           reference=lambda p, t: -(t * np.log(p) + (1 - t) * np.log(1 - p)).mean()),
+    OpCase("binary_cross_entropy_with_logits", binary_cross_entropy_with_logits,
+           [(3, 4), (3, 4)], ("real", "prob"), reference=lambda x, t: (_np_softplus(x) - t * x).mean()),
+    OpCase("binary_cross_entropy_with_logits (pos_weight, none)",
+           lambda x, t: binary_cross_entropy_with_logits(x, t, pos_weight=2.5, reduction="none"),
+           [(3, 4), (3, 4)], ("real", "prob"),
+           reference=lambda x, t: 2.5 * t * _np_softplus(-x) + (1 - t) * _np_softplus(x)),
+    OpCase("cross_entropy", lambda x: cross_entropy(x, _labels(5)), [(5, 3)],
+           reference=lambda x: -_np_log_softmax(x, 1)[np.arange(5), _labels(5)].mean()),
+    OpCase("cross_entropy (4-D, weights, label_smoothing)",
+           lambda x: cross_entropy(x, _labels(2, 2, 2), weight=np.array([1.0, 2.0, 0.5]),
+                                   label_smoothing=0.1), [(2, 3, 2, 2)]),
+    OpCase("cross_entropy (probability targets)", lambda x, t: cross_entropy(x, t), [(4, 3), (4, 3)],
+           ("real", "prob"), reference=lambda x, t: -(t * _np_log_softmax(x, 1)).sum(axis=1).mean()),
+    OpCase("nll_loss (ignore_index, none)",
+           lambda x: nll_loss(x, _NLL_TARGET, reduction="none"), [(4, 3)], reference=_np_nll_none),
+    OpCase("gaussian_nll_loss (full)", lambda x, t, v: gaussian_nll_loss(x, t, v, full=True),
+           [(3, 4), (3, 4), (3, 4)], ("real", "real", "positive"),
+           reference=lambda x, t, v: (0.5 * (np.log(v) + (x - t) ** 2 / v) + 0.5 * math.log(2 * math.pi)).mean()),
+    OpCase("kl_normal (standard prior)", lambda m, lv: kl_normal(m, lv, reduction="batchmean"),
+           [(3, 4), (3, 4)], reference=lambda m, lv: -0.5 * (1 + lv - m ** 2 - np.exp(lv)).sum() / 3),
+    OpCase("kl_normal (two Gaussians)", lambda m, lv, m2, lv2: kl_normal(m, lv, m2, lv2, reduction="mean"),
+           [(3, 4), (3, 4), (3, 4), (3, 4)],
+           reference=lambda m, lv, m2, lv2: (0.5 * (lv2 - lv + (np.exp(lv) + (m - m2) ** 2) / np.exp(lv2) - 1)).mean()),
+]

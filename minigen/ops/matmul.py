@@ -1,8 +1,12 @@
 """Matrix products: matmul (batched, broadcasting) and linear (x W^T + b)."""
+
 from minigen.function import Function, ShapeError, user_line
+
 from minigen.tensor import Tensor
+
 from minigen.ops.shape import reshape, sum_to, transpose, squeeze, unsqueeze
-from minigen.ops.reduce import sum as reduce_sum
+
+from minigen.ops import reduce
 
 
 def _swap_last(x):
@@ -25,34 +29,12 @@ class MatMul(Function):
         return sum_to(MatMul()(gy, _swap_last(b)), a.shape), sum_to(MatMul()(_swap_last(a), gy), b.shape)
 
 
-class Linear(Function):
-    """y = x W^T + b, x of shape (..., in), W (out, in), b (out,).
-
-    gx = gy W,   gW = gy^T x (summed over all leading axes),   gb = gy summed over them.
-    """
-
-    def forward(self, x, w, b=None):
-        y = x @ w.T
-        return y if b is None else y + b
-
-    def backward(self, gy):
-        x, w = self.inputs[0], self.inputs[1]
-        gy2 = reshape(gy, (-1, gy.shape[-1]))
-        gx = MatMul()(gy, w)
-        gw = MatMul()(transpose(gy2), reshape(x, (-1, x.shape[-1])))
-        if len(self.inputs) == 2:
-            return gx, gw
-        return gx, gw, reduce_sum(gy2, axis=0)
-
-
-def _constant_like(value, ref):
-    from minigen import backend
-    dtype = ref.dtype if ref.dtype.kind == "f" else None
-    return backend.as_array(value, dtype=dtype, like=ref.data)
-
-
 def matmul(a, b):
-    """NumPy's matmul: 1-D operands are promoted to a row / column and squeezed after."""
+    """y = a @ b (batched and broadcasting like np.matmul; 1-D operands as vectors).
+
+    dy/da = gy @ b^T, dy/db = a^T @ gy (summed over broadcast batch dims).
+
+    NumPy's matmul: 1-D operands are promoted to a row / column and squeezed after."""
     if not isinstance(a, Tensor):
         a = Tensor(_constant_like(a, b))
     if not isinstance(b, Tensor):
@@ -74,6 +56,49 @@ def matmul(a, b):
     return y
 
 
+class Linear(Function):
+    """y = x W^T + b, x of shape (..., in), W (out, in), b (out,).
+
+    gx = gy W,   gW = gy^T x (summed over all leading axes),   gb = gy summed over them.
+    """
+
+    def forward(self, x, w, b=None):
+        y = x @ w.T
+        return y if b is None else y + b
+
+    def backward(self, gy):
+        x, w = self.inputs[0], self.inputs[1]
+        gy2 = reshape(gy, (-1, gy.shape[-1]))
+        gx = MatMul()(gy, w)
+        gw = MatMul()(transpose(gy2), reshape(x, (-1, x.shape[-1])))
+        if len(self.inputs) == 2:
+            return gx, gw
+        return gx, gw, reduce.sum(gy2, axis=0)
+
+
+def linear(input, weight, bias=None):
+    """y = input @ weight^T + bias (torch.nn.functional.linear).
+
+    dy/dinput = gy @ weight, dy/dweight = gy^T @ input, dy/dbias = sum of gy over the batch.
+
+    torch.nn.functional.linear: input (..., in) @ weight (out, in)^T + bias (out,)."""
+    if not isinstance(input, Tensor):
+        raise TypeError("linear: input must be a Tensor")
+    if weight.ndim != 2 or input.shape[-1] != weight.shape[1]:
+        raise ShapeError(f"linear: input of shape {input.shape} does not fit weight of shape "
+                         f"{weight.shape} (expected input (..., {weight.shape[-1]})) at {user_line()}")
+    if bias is not None and bias.shape != (weight.shape[0],):
+        raise ShapeError(f"linear: bias of shape {bias.shape}, expected ({weight.shape[0]},) "
+                         f"at {user_line()}")
+    return Linear()(input, weight) if bias is None else Linear()(input, weight, bias)
+
+
+def _constant_like(value, ref):
+    from minigen import backend
+    dtype = ref.dtype if ref.dtype.kind == "f" else None
+    return backend.as_array(value, dtype=dtype, like=ref.data)
+
+
 def mm(a, b):
     """torch.mm: the product of two 2-D tensors (no broadcasting)."""
     if a.ndim != 2 or b.ndim != 2:
@@ -90,14 +115,17 @@ def bmm(a, b):
     return matmul(a, b)
 
 
-def linear(input, weight, bias=None):
-    """torch.nn.functional.linear: input (..., in) @ weight (out, in)^T + bias (out,)."""
-    if not isinstance(input, Tensor):
-        raise TypeError("linear: input must be a Tensor")
-    if weight.ndim != 2 or input.shape[-1] != weight.shape[1]:
-        raise ShapeError(f"linear: input of shape {input.shape} does not fit weight of shape "
-                         f"{weight.shape} (expected input (..., {weight.shape[-1]})) at {user_line()}")
-    if bias is not None and bias.shape != (weight.shape[0],):
-        raise ShapeError(f"linear: bias of shape {bias.shape}, expected ({weight.shape[0]},) "
-                         f"at {user_line()}")
-    return Linear()(input, weight) if bias is None else Linear()(input, weight, bias)
+# ------------------------------------------------------------------------ cases
+# Checked forward (against NumPy), first and second order by the test-suite; collected
+# by minigen/op_cases.py.
+import numpy as np  # noqa: E402
+
+from minigen.op_cases import OpCase  # noqa: E402
+
+CASES = [
+    OpCase("matmul (2-D)", lambda a, b: a @ b, [(3, 4), (4, 2)], reference=np.matmul),
+    OpCase("matmul (batched, broadcast)", lambda a, b: a @ b, [(2, 1, 3, 4), (3, 4, 2)], reference=np.matmul),
+    OpCase("matmul (vector)", lambda a, b: a @ b, [(4,), (4, 3)], reference=np.matmul),
+    OpCase("linear", linear, [(5, 4), (3, 4), (3,)], reference=lambda x, w, b: x @ w.T + b),
+    OpCase("linear (no bias, 3-D input)", linear, [(2, 5, 4), (3, 4)], reference=lambda x, w: x @ w.T),
+]

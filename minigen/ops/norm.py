@@ -16,14 +16,22 @@ Function of its own, BatchNormGrad, whose derivative is obtained by differentiat
 formula above written in engine ops: that is how double backward through batch norm
 (a gradient penalty on a discriminator with batch norm) stays exact.
 """
+
 import kernels
 
 from minigen import backend
+
 from minigen.autograd import differentiate_formula
+
 from minigen.function import Function, ShapeError, user_line
+
 from minigen.tensor import Tensor
+
 from minigen.ops.elementwise import sqrt
-from minigen.ops.reduce import mean, sum as reduce_sum, var
+
+from minigen.ops import reduce
+from minigen.ops.reduce import mean, var
+
 from minigen.ops.shape import reshape
 
 
@@ -69,8 +77,8 @@ class BatchNormGrad(Function):
         centred = x - mean(x, axes, keepdims=True)
         invstd = 1.0 / sqrt(var(x, axes, keepdims=True, correction=0) + self.eps)
         xhat = centred * invstd
-        gbeta = reduce_sum(gy, axes)
-        ggamma = reduce_sum(gy * xhat, axes)
+        gbeta = reduce.sum(gy, axes)
+        ggamma = reduce.sum(gy * xhat, axes)
         gx = (_per_channel(gamma, ndim) * invstd * (1.0 / m)) * (
             gy * float(m) - _per_channel(gbeta, ndim) - xhat * _per_channel(ggamma, ndim))
         return gx, ggamma, gbeta
@@ -99,13 +107,19 @@ class BatchNormEval(Function):
         shift = Tensor(self.running_mean.astype(x.dtype))
         axes, ndim = _channel_axes(x.ndim), x.ndim
         gx = gy * _per_channel(gamma * scale, ndim)
-        ggamma = reduce_sum(gy * (x - _per_channel(shift, ndim)), axes) * scale
-        return gx, ggamma, reduce_sum(gy, axes)
+        ggamma = reduce.sum(gy * (x - _per_channel(shift, ndim)), axes) * scale
+        return gx, ggamma, reduce.sum(gy, axes)
 
 
 def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False,
                momentum=0.1, eps=1e-5):
-    """torch.nn.functional.batch_norm for (N, C) or (N, C, ...) input.
+    """y = (x - mean) / sqrt(var + eps) * weight + bias, per channel (batch statistics in training,
+    the running ones in eval).
+
+    dy/dx (training) = weight invstd (gy - mean(gy) - xhat mean(gy xhat)) per channel;
+    dy/dweight = sum(gy xhat), dy/dbias = sum(gy).
+
+    torch.nn.functional.batch_norm for (N, C) or (N, C, ...) input.
 
     training=True normalises with batch statistics and, when running_mean/running_var
     arrays are given, updates them in place:  r <- (1 - momentum) r + momentum * stat
@@ -152,7 +166,11 @@ def _normalize(x, axes, eps):
 
 
 def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
-    """torch.nn.functional.layer_norm: normalise over the last len(normalized_shape) axes."""
+    """y = (x - mean) / sqrt(var + eps) * weight + bias over the last dims (normalized_shape).
+
+    derivative: from the engine ops it is built of (mean, var, sqrt, div).
+
+    torch.nn.functional.layer_norm: normalise over the last len(normalized_shape) axes."""
     normalized_shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
     k = len(normalized_shape)
     if input.shape[input.ndim - k:] != normalized_shape:
@@ -167,7 +185,11 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
 
 
 def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
-    """torch.nn.functional.group_norm: statistics over each group of C / num_groups channels."""
+    """y = (x - mean) / sqrt(var + eps) * weight + bias, statistics per sample and group of channels.
+
+    derivative: from the engine ops it is built of.
+
+    torch.nn.functional.group_norm: statistics over each group of C / num_groups channels."""
     n, c = input.shape[:2]
     if c % num_groups:
         raise ShapeError(f"group_norm: {c} channels are not divisible by num_groups={num_groups} "
@@ -182,14 +204,22 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
 
 
 def instance_norm(input, weight=None, bias=None, eps=1e-5):
-    """torch.nn.functional.instance_norm (no running statistics): group norm with one channel per group."""
+    """y = (x - mean) / sqrt(var + eps) (* weight + bias), statistics per sample and channel.
+
+    derivative: from the engine ops it is built of.
+
+    torch.nn.functional.instance_norm (no running statistics): group norm with one channel per group."""
     if input.ndim < 3:
         raise ShapeError(f"instance_norm: input must be (N, C, ...) with spatial axes, got {input.shape}")
     return group_norm(input, input.shape[1], weight, bias, eps)
 
 
 def dropout(input, p=0.5, training=True):
-    """Zero each value with probability p and scale the rest by 1 / (1 - p) (identity when not training).
+    """y = x * mask / (1 - p) in training (mask ~ Bernoulli(1 - p)), y = x in eval.
+
+    dy/dx = mask / (1 - p).
+
+    Zero each value with probability p and scale the rest by 1 / (1 - p) (identity when not training).
 
     The mask is drawn from minigen's seeded generator, so seeded runs repeat exactly.
     """
@@ -202,3 +232,65 @@ def dropout(input, p=0.5, training=True):
     gen = backend.generator(input.device)
     keep = gen.random(input.shape, dtype=input.dtype) >= p
     return input * Tensor(keep.astype(input.dtype) * input.dtype.type(1.0 / (1.0 - p)))
+
+
+# ------------------------------------------------------------------------ cases
+# Checked forward (against NumPy), first and second order by the test-suite; collected
+# by minigen/op_cases.py.
+import numpy as np  # noqa: E402
+
+from minigen.op_cases import OpCase  # noqa: E402
+
+
+def _dropout(x):
+    backend.manual_seed(3)   # the same mask at every evaluation
+    return dropout(x, p=0.4, training=True)
+
+
+def _batch_norm_train(x, w, b):
+    return batch_norm(x, None, None, w, b, training=True)
+
+
+_RUNNING_MEAN, _RUNNING_VAR = np.array([0.1, -0.2, 0.3]), np.array([0.5, 1.5, 2.0])
+
+
+def _batch_norm_eval(x, w, b):
+    return batch_norm(x, _RUNNING_MEAN, _RUNNING_VAR, w, b, training=False)
+
+
+def _np_normalize(x, axes, eps=1e-5):
+    return (x - x.mean(axis=axes, keepdims=True)) / np.sqrt(x.var(axis=axes, keepdims=True) + eps)
+
+
+def _np_channel(v, ndim):
+    return v.reshape((1, -1) + (1,) * (ndim - 2))
+
+
+def _np_batch_norm_train(x, w, b):
+    axes = (0,) + tuple(range(2, x.ndim))
+    return _np_normalize(x, axes) * _np_channel(w, x.ndim) + _np_channel(b, x.ndim)
+
+
+def _np_batch_norm_eval(x, w, b):
+    xhat = (x - _np_channel(_RUNNING_MEAN, x.ndim)) / np.sqrt(_np_channel(_RUNNING_VAR, x.ndim) + 1e-5)
+    return xhat * _np_channel(w, x.ndim) + _np_channel(b, x.ndim)
+
+
+def _np_group_norm(x, groups, w, b):
+    n, c = x.shape[:2]
+    xhat = _np_normalize(x.reshape(n, groups, -1), (2,)).reshape(x.shape)
+    return xhat * _np_channel(w, x.ndim) + _np_channel(b, x.ndim)
+
+
+CASES = [
+    OpCase("batch_norm (training, 4-D)", _batch_norm_train, [(4, 3, 2, 2), (3,), (3,)],
+           reference=_np_batch_norm_train),
+    OpCase("batch_norm (training, 2-D)", _batch_norm_train, [(5, 3), (3,), (3,)], reference=_np_batch_norm_train),
+    OpCase("batch_norm (eval)", _batch_norm_eval, [(2, 3, 2, 2), (3,), (3,)], reference=_np_batch_norm_eval),
+    OpCase("layer_norm", lambda x, w, b: layer_norm(x, (4,), w, b), [(3, 4), (4,), (4,)],
+           reference=lambda x, w, b: _np_normalize(x, (1,)) * w + b),
+    OpCase("group_norm", lambda x, w, b: group_norm(x, 2, w, b), [(2, 4, 2, 2), (4,), (4,)],
+           reference=lambda x, w, b: _np_group_norm(x, 2, w, b)),
+    OpCase("instance_norm", lambda x: instance_norm(x), [(2, 2, 3, 2)], reference=lambda x: _np_normalize(x, (2, 3))),
+    OpCase("dropout", _dropout, [(4, 5)]),
+]

@@ -2,18 +2,27 @@
 
 Only max pooling needs a Function of its own: its backward sends each output gradient
 to the position that won the max, a scatter-add written with engine ops (GetItemGrad),
-so second derivatives work. Average pooling is a depthwise convolution with a constant
-kernel and resizing is indexing (nearest) or two matrix products (bilinear): they are
-built from existing ops and inherit their derivatives.
+so second derivatives work (the winners depend on x with derivative 0: `depends_on`).
+Average pooling is a depthwise convolution with a constant kernel and resizing is
+indexing (nearest) or two matrix products (bilinear): they are built from existing ops
+and inherit their derivatives.
 """
+
 import numpy as np
 
 from minigen import backend
+
 from minigen.function import Function, ShapeError, user_line
+
 from minigen.tensor import Tensor
+
 from minigen.ops.shape import GetItemGrad, getitem, reshape, transpose
+
 from minigen.ops.conv import conv2d, _pair
+
 from minigen.ops.matmul import matmul
+
+from minigen.ops.elementwise import PassThrough, depends_on
 
 
 def _pool_geometry(op, x, kernel_size, stride, padding):
@@ -51,26 +60,36 @@ class MaxPool2d(Function):
         rows = xp.arange(self.out_hw[0]).reshape(-1, 1) * sh + winner // kw
         cols = xp.arange(self.out_hw[1]).reshape(1, -1) * sw + winner % kw
         self.padded_shape = padded.shape
-        self.flat_index = rows * padded.shape[3] + cols        # into the padded H*W plane
+        self.save_for_backward(rows * padded.shape[3] + cols)   # winners in the padded H*W plane
         return xp.take_along_axis(flat, winner[..., None], axis=-1)[..., 0]
 
     def backward(self, gy):
+        flat_index, = self.saved
         n, c, hp, wp = self.padded_shape
         xp = backend.get_array_module(gy.data)
-        index = (xp.arange(n).reshape(-1, 1, 1, 1), xp.arange(c).reshape(1, -1, 1, 1), self.flat_index)
+        index = (xp.arange(n).reshape(-1, 1, 1, 1), xp.arange(c).reshape(1, -1, 1, 1), flat_index)
         g_padded = reshape(GetItemGrad(index, (n, c, hp * wp))(gy), self.padded_shape)
         (ph, pw) = self.padding
-        return getitem(g_padded, (slice(None), slice(None), slice(ph, hp - ph), slice(pw, wp - pw)))
+        gx = getitem(g_padded, (slice(None), slice(None), slice(ph, hp - ph), slice(pw, wp - pw)))
+        return depends_on(gx, self.inputs[0])      # the winners depend on x (derivative 0)
 
 
 def max_pool2d(input, kernel_size, stride=None, padding=0):
-    """torch.nn.functional.max_pool2d (no dilation, floor mode)."""
+    """y[n, c, i, j] = max of x over the window at (i, j).
+
+    dy/dx = 1 at each window's maximum, 0 elsewhere (overlapping windows add); d2y/dx2 = 0.
+
+    torch.nn.functional.max_pool2d (no dilation, floor mode)."""
     k, s, p, out = _pool_geometry("max_pool2d", input, kernel_size, stride, padding)
     return MaxPool2d(k, s, p, out)(input)
 
 
 def avg_pool2d(input, kernel_size, stride=None, padding=0, count_include_pad=True):
-    """torch.nn.functional.avg_pool2d as a depthwise convolution with weights 1 / (kh kw).
+    """y[n, c, i, j] = mean of x over the window at (i, j) (a depthwise conv2d).
+
+    dy/dx = 1 / (kh kw) for each window that contains x (or 1 / real pixels); d2y/dx2 = 0.
+
+    torch.nn.functional.avg_pool2d as a depthwise convolution with weights 1 / (kh kw).
 
     count_include_pad=False divides by the number of real (unpadded) pixels instead.
     """
@@ -78,7 +97,8 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, count_include_pad=Tru
     xp = backend.get_array_module(input.data)
     channels = input.shape[1]
     weight = Tensor(xp.full((channels, 1) + k, 1.0 / (k[0] * k[1]), dtype=input.dtype))
-    y = conv2d(input, weight, stride=s, padding=p, groups=channels)
+    # PassThrough: the gradient, linear in gy, is recorded as depending on the input too
+    y = conv2d(PassThrough()(input), weight, stride=s, padding=p, groups=channels)
     if count_include_pad or p == (0, 0):
         return y
     ones = Tensor(xp.ones((1, 1) + input.shape[2:], dtype=input.dtype))
@@ -136,4 +156,32 @@ def upsample(input, size=None, scale_factor=None, mode="nearest", align_corners=
     return interpolate(input, size, scale_factor, mode, align_corners)
 
 
+# ------------------------------------------------------------------------ cases
+# Checked forward (against NumPy), first and second order by the test-suite; collected
+# by minigen/op_cases.py.
+from minigen.op_cases import OpCase  # noqa: E402
 
+
+def _np_pool(x, k, s, p, reduce, fill):
+    """Windows of (N, C, H, W) padded with `fill`, reduced by `reduce` (NumPy reference)."""
+    padded = np.pad(x, ((0, 0), (0, 0), (p, p), (p, p)), constant_values=fill)
+    windows = np.lib.stride_tricks.sliding_window_view(padded, (k, k), axis=(2, 3))[:, :, ::s, ::s]
+    return reduce(windows, axis=(-2, -1))
+
+
+CASES = [
+    OpCase("max_pool2d (2x2)", lambda x: max_pool2d(x, 2), [(2, 2, 4, 5)], "distinct",
+           reference=lambda x: _np_pool(x[..., :4], 2, 2, 0, np.max, -np.inf)),
+    OpCase("max_pool2d (3x3, stride 2, pad 1)", lambda x: max_pool2d(x, 3, 2, 1), [(1, 2, 5, 5)], "distinct",
+           reference=lambda x: _np_pool(x, 3, 2, 1, np.max, -np.inf)),
+    OpCase("avg_pool2d (3x3, stride 2, pad 1, count_include_pad=False)",
+           lambda x: avg_pool2d(x, 3, 2, 1, count_include_pad=False), [(1, 2, 5, 4)],
+           reference=lambda x: _np_pool(x, 3, 2, 1, np.nanmean, np.nan)[..., :2]),
+    OpCase("interpolate (nearest, x2)", lambda x: interpolate(x, scale_factor=2) ** 2, [(1, 2, 2, 3)],
+           reference=lambda x: x.repeat(2, axis=2).repeat(2, axis=3) ** 2),
+    OpCase("interpolate (nearest, size 5x4)", lambda x: interpolate(x, size=(5, 4)), [(1, 1, 3, 3)],
+           reference=lambda x: x[:, :, [0, 0, 1, 1, 2]][:, :, :, [0, 0, 1, 2]]),
+    OpCase("interpolate (bilinear)", lambda x: interpolate(x, size=(5, 3), mode="bilinear"), [(1, 2, 3, 4)]),
+    OpCase("interpolate (bilinear, align_corners)",
+           lambda x: interpolate(x, scale_factor=2, mode="bilinear", align_corners=True), [(1, 1, 2, 3)]),
+]

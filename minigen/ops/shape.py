@@ -5,12 +5,13 @@ becomes summing, slicing becomes scattering into zeros, concatenating becomes
 splitting. Each pair is written so that the backward op's own backward is the forward
 op again, which is why second derivatives through them are exact.
 """
-import builtins
 
 import numpy as np
 
 from minigen import backend
+
 from minigen.function import Function, ShapeError, user_line
+
 from minigen.tensor import Tensor
 
 
@@ -53,6 +54,24 @@ class Reshape(Function):
         return reshape(gy, self.inputs[0].shape)
 
 
+def reshape(x, shape):
+    """y = x with a new shape (the same elements in the same order).
+
+    dy/dx = 1 (the gradient reshaped back).
+    """
+    if isinstance(shape, int):
+        shape = (shape,)
+    shape = tuple(int(s) for s in shape)
+    if shape == x.shape:
+        return x
+    known = int(np.prod([s for s in shape if s != -1]))
+    if (shape.count(-1) > 1 or (-1 not in shape and known != x.numel())
+            or (-1 in shape and (known == 0 or x.numel() % known))):
+        raise ShapeError(f"reshape: cannot reshape a tensor of shape {x.shape} "
+                         f"({x.numel()} elements) into {shape} at {user_line()}")
+    return Reshape(shape)(x)
+
+
 class Transpose(Function):
     """y = x with its axes permuted.   gx = gy permuted by the inverse permutation."""
 
@@ -69,6 +88,44 @@ class Transpose(Function):
         return permute(gy, inverse)
 
 
+def permute(x, *dims):
+    """y = x with its dims permuted.
+
+    dy/dx = 1 (the gradient permuted back by the inverse permutation).
+
+    x with its axes reordered: permute(x, 2, 0, 1) or permute(x, (2, 0, 1)) (PyTorch's
+    permute = NumPy's transpose(x, axes)); no dims (or None) reverses them all."""
+    if len(dims) == 1 and (dims[0] is None or isinstance(dims[0], (tuple, list))):
+        dims = dims[0]
+    if dims is not None and len(dims):
+        dims = tuple(int(a) for a in dims)
+        if len(dims) != x.ndim or sorted(a % x.ndim for a in dims) != list(range(x.ndim)):
+            raise ShapeError(f"permute: dims {dims} are not a permutation of the "
+                             f"{x.ndim} dims of shape {x.shape} at {user_line()}")
+    else:
+        dims = None
+    return Transpose(dims)(x)
+
+
+def transpose(x, *dims):
+    """PyTorch's transpose: transpose(x, 0, 1) swaps two dims (any number of dims).
+
+    The forms PyTorch does not have keep NumPy's meaning, as they are unambiguous:
+    transpose(x) reverses all dims (like x.T), and a full permutation, transpose(x,
+    (2, 0, 1)) or transpose(x, 2, 0, 1), reorders them (like permute). Beware that
+    NumPy's np.transpose(a, (0, 1)) on a 2-D array is the identity, while
+    transpose(x, 0, 1) here swaps, as in PyTorch.
+    """
+    if len(dims) == 2 and all(isinstance(d, (int, np.integer)) for d in dims):
+        d0, d1 = (_normalize_axis(int(d), max(x.ndim, 1), "transpose") for d in dims)
+        if d0 == d1:
+            return x
+        order = list(range(x.ndim))
+        order[d0], order[d1] = order[d1], order[d0]
+        return Transpose(order)(x)
+    return permute(x, *dims)
+
+
 class BroadcastTo(Function):
     """y = x repeated along new or size-1 axes.   gx = gy summed over those axes."""
 
@@ -80,6 +137,22 @@ class BroadcastTo(Function):
 
     def backward(self, gy):
         return sum_to(gy, self.inputs[0].shape)
+
+
+def broadcast_to(x, shape):
+    """y = x repeated along new or size-1 dims to `shape`.
+
+    dy/dx = 1 per copy (the gradient summed over the copies).
+    """
+    shape = tuple(map(int, shape))
+    if x.shape == shape:
+        return x
+    try:
+        np.broadcast_shapes(x.shape, shape)
+    except ValueError:
+        raise ShapeError(f"broadcast_to: cannot broadcast shape {x.shape} to {shape} "
+                         f"at {user_line()}") from None
+    return BroadcastTo(shape)(x)
 
 
 class SumTo(Function):
@@ -101,6 +174,29 @@ class SumTo(Function):
         return broadcast_to(gy, self.inputs[0].shape)
 
 
+def sum_to(x, shape):
+    """y = x summed down to `shape` (the gradient of broadcasting `shape` up to x.shape).
+
+    dy/dx = 1 (the gradient broadcast back).
+
+    Sum x down to `shape` (the gradient of broadcasting `shape` up to x.shape)."""
+    shape = tuple(shape)
+    if x.shape == shape:
+        return x
+    return SumTo(shape)(x)
+
+
+def _to_index(index):
+    """Tensors inside an index become their arrays (indices carry no gradient)."""
+    if isinstance(index, tuple):
+        return tuple(_to_index(i) for i in index)
+    if isinstance(index, Tensor):
+        return index.data
+    if isinstance(index, list):
+        return np.asarray(index)
+    return index
+
+
 class GetItem(Function):
     """y = x[index] (slices, integer arrays, boolean masks).
 
@@ -117,6 +213,24 @@ class GetItem(Function):
     def backward(self, gy):
         x, = self.inputs
         return GetItemGrad(self.index, x.shape)(gy)
+
+
+def getitem(x, index):
+    """y = x[index] (slices, integer and boolean arrays).
+
+    dy/dx = 1 at the picked positions (the gradient scattered into zeros; repeats add).
+    """
+    index = _to_index(index)
+    if not isinstance(x, Tensor):
+        raise TypeError("getitem: x must be a Tensor")
+    xp = _xp(x.data)
+    if xp is not np:   # integer/boolean index arrays must live on the same device
+        index = tuple(xp.asarray(i) if isinstance(i, np.ndarray) else i for i in index) \
+            if isinstance(index, tuple) else (xp.asarray(index) if isinstance(index, np.ndarray) else index)
+    try:
+        return GetItem(index)(x)
+    except IndexError as exc:
+        raise IndexError(f"getitem: {exc} (tensor shape {x.shape}) at {user_line()}") from None
 
 
 class GetItemGrad(Function):
@@ -156,137 +270,12 @@ class Concatenate(Function):
         return split(gy, sizes, self.axis)
 
 
-class Split(Function):
-    """(y_1, ..., y_k) = x cut along `axis` at `indices`.   gx = the gradients concatenated."""
-
-    def __init__(self, indices, axis):
-        self.indices, self.axis = [int(i) for i in indices], axis
-
-    def forward(self, x):
-        return tuple(_xp(x).split(x, self.indices, axis=self.axis))
-
-    def backward(self, *gys):
-        return concatenate(gys, self.axis)
-
-
-class Pad(Function):
-    """y = x surrounded by a constant; pad_width = ((before, after), ...) per axis.
-
-    gx = the centre of gy (the slice that x occupies).
-    """
-
-    def __init__(self, pad_width, value=0.0):
-        self.pad_width, self.value = tuple(tuple(int(v) for v in p) for p in pad_width), value
-
-    def forward(self, x):
-        return _xp(x).pad(x, self.pad_width, mode="constant", constant_values=self.value)
-
-    def backward(self, gy):
-        index = tuple(slice(before, n - after) for (before, after), n in zip(self.pad_width, gy.shape))
-        return getitem(gy, index)
-
-
-# ------------------------------------------------------------------ functions
-def reshape(x, shape):
-    if isinstance(shape, int):
-        shape = (shape,)
-    shape = tuple(int(s) for s in shape)
-    if shape == x.shape:
-        return x
-    known = int(np.prod([s for s in shape if s != -1]))
-    if (shape.count(-1) > 1 or (-1 not in shape and known != x.numel())
-            or (-1 in shape and (known == 0 or x.numel() % known))):
-        raise ShapeError(f"reshape: cannot reshape a tensor of shape {x.shape} "
-                         f"({x.numel()} elements) into {shape} at {user_line()}")
-    return Reshape(shape)(x)
-
-
-def permute(x, *dims):
-    """x with its axes reordered: permute(x, 2, 0, 1) or permute(x, (2, 0, 1)) (PyTorch's
-    permute = NumPy's transpose(x, axes)); no dims (or None) reverses them all."""
-    if len(dims) == 1 and (dims[0] is None or isinstance(dims[0], (tuple, list))):
-        dims = dims[0]
-    if dims is not None and len(dims):
-        dims = tuple(int(a) for a in dims)
-        if len(dims) != x.ndim or sorted(a % x.ndim for a in dims) != list(range(x.ndim)):
-            raise ShapeError(f"permute: dims {dims} are not a permutation of the "
-                             f"{x.ndim} dims of shape {x.shape} at {user_line()}")
-    else:
-        dims = None
-    return Transpose(dims)(x)
-
-
-def transpose(x, *dims):
-    """PyTorch's transpose: transpose(x, 0, 1) swaps two dims (any number of dims).
-
-    The forms PyTorch does not have keep NumPy's meaning, as they are unambiguous:
-    transpose(x) reverses all dims (like x.T), and a full permutation, transpose(x,
-    (2, 0, 1)) or transpose(x, 2, 0, 1), reorders them (like permute). Beware that
-    NumPy's np.transpose(a, (0, 1)) on a 2-D array is the identity, while
-    transpose(x, 0, 1) here swaps, as in PyTorch.
-    """
-    if len(dims) == 2 and all(isinstance(d, (int, np.integer)) for d in dims):
-        d0, d1 = (_normalize_axis(int(d), builtins.max(x.ndim, 1), "transpose") for d in dims)
-        if d0 == d1:
-            return x
-        order = list(range(x.ndim))
-        order[d0], order[d1] = order[d1], order[d0]
-        return Transpose(order)(x)
-    return permute(x, *dims)
-
-
-def swapaxes(x, axis0, axis1):
-    """NumPy's name for transpose(x, axis0, axis1) (PyTorch: swapaxes / swapdims too)."""
-    return transpose(x, int(axis0), int(axis1))
-
-
-def broadcast_to(x, shape):
-    shape = tuple(int(s) for s in shape)
-    if x.shape == shape:
-        return x
-    try:
-        np.broadcast_shapes(x.shape, shape)
-    except ValueError:
-        raise ShapeError(f"broadcast_to: cannot broadcast shape {x.shape} to {shape} "
-                         f"at {user_line()}") from None
-    return BroadcastTo(shape)(x)
-
-
-def sum_to(x, shape):
-    """Sum x down to `shape` (the gradient of broadcasting `shape` up to x.shape)."""
-    shape = tuple(shape)
-    if x.shape == shape:
-        return x
-    return SumTo(shape)(x)
-
-
-def _to_index(index):
-    """Tensors inside an index become their arrays (indices carry no gradient)."""
-    if isinstance(index, tuple):
-        return tuple(_to_index(i) for i in index)
-    if isinstance(index, Tensor):
-        return index.data
-    if isinstance(index, list):
-        return np.asarray(index)
-    return index
-
-
-def getitem(x, index):
-    index = _to_index(index)
-    if not isinstance(x, Tensor):
-        raise TypeError("getitem: x must be a Tensor")
-    xp = _xp(x.data)
-    if xp is not np:   # integer/boolean index arrays must live on the same device
-        index = tuple(xp.asarray(i) if isinstance(i, np.ndarray) else i for i in index) \
-            if isinstance(index, tuple) else (xp.asarray(index) if isinstance(index, np.ndarray) else index)
-    try:
-        return GetItem(index)(x)
-    except IndexError as exc:
-        raise IndexError(f"getitem: {exc} (tensor shape {x.shape}) at {user_line()}") from None
-
-
 def concatenate(xs, dim=None, *, axis=None):
-    """The tensors joined along an existing dim (torch.cat / np.concatenate)."""
+    """y = the tensors joined along dim.
+
+    dy/dx_k = 1 on x_k's slice (the gradient split back).
+
+    The tensors joined along an existing dim (torch.cat / np.concatenate)."""
     axis = one_of("cat", 0, dim=dim, axis=axis)
     xs = list(xs)
     if not xs:
@@ -300,25 +289,25 @@ def concatenate(xs, dim=None, *, axis=None):
     return Concatenate(axis)(*xs)
 
 
-cat = concatenate
+class Split(Function):
+    """(y_1, ..., y_k) = x cut along `axis` at `indices`.   gx = the gradients concatenated."""
 
+    def __init__(self, indices, axis):
+        self.indices, self.axis = [int(i) for i in indices], axis
 
-def stack(xs, dim=None, *, axis=None):
-    """Join tensors of equal shape along a new axis (unsqueeze each, then concatenate)."""
-    axis = one_of("stack", 0, dim=dim, axis=axis)
-    xs = list(xs)
-    if not xs:
-        raise ValueError("stack: needs at least one tensor")
-    for i, x in enumerate(xs):
-        if x.shape != xs[0].shape:
-            raise ShapeError(f"stack: tensor {i} has shape {x.shape}, tensor 0 has {xs[0].shape} "
-                             f"at {user_line()}")
-    axis = _normalize_axis(axis, xs[0].ndim + 1, "stack")
-    return concatenate([unsqueeze(x, axis) for x in xs], axis)
+    def forward(self, x):
+        return tuple(_xp(x).split(x, self.indices, axis=self.axis))
+
+    def backward(self, *gys):
+        return concatenate(gys, self.axis)
 
 
 def split(x, split_size_or_sections, dim=None, *, axis=None):
-    """PyTorch's split: an int is the length of each piece (the last may be shorter), a
+    """y = pieces of x along dim.
+
+    dy_k/dx = 1 on piece k's slice (the gradients concatenated back).
+
+    PyTorch's split: an int is the length of each piece (the last may be shorter), a
     list gives the length of every piece. (NumPy's np.split, where an int is the *number*
     of pieces and a list the cut points, is `tensor_split`; NumPy's `axis=` spelling is
     refused here, as it would silently take the other meaning.)"""
@@ -335,7 +324,7 @@ def split(x, split_size_or_sections, dim=None, *, axis=None):
         sizes = [size] * (n // size) + ([n % size] if n % size else [])
     else:
         sizes = [int(k) for k in split_size_or_sections]
-        if builtins.sum(sizes) != n or builtins.min(sizes, default=0) < 0:
+        if sum(sizes) != n or min(sizes, default=0) < 0:
             raise ShapeError(f"split: piece lengths {sizes} do not add up to the length {n} of "
                              f"dim {axis} (shape {x.shape}) at {user_line()}")
     return Split(list(np.cumsum(sizes)[:-1]), axis)(x)
@@ -357,22 +346,66 @@ def tensor_split(x, indices_or_sections, dim=None, *, axis=None):
     return Split(indices, axis)(x)
 
 
-def chunk(x, chunks, dim=0):
-    """PyTorch's chunk: `chunks` pieces of length ceil(n / chunks) (fewer when they run out)."""
-    n = x.shape[_normalize_axis(dim, x.ndim, "chunk")]
-    if int(chunks) <= 0:
-        raise ShapeError(f"chunk: needs at least one piece, got {chunks} at {user_line()}")
-    return split(x, builtins.max(-(-n // int(chunks)), 1), dim)
+class Pad(Function):
+    """y = x surrounded by a constant; pad_width = ((before, after), ...) per axis.
+
+    gx = the centre of gy (the slice that x occupies).
+    """
+
+    def __init__(self, pad_width, value=0.0):
+        self.pad_width, self.value = tuple(tuple(int(v) for v in p) for p in pad_width), value
+
+    def forward(self, x):
+        return _xp(x).pad(x, self.pad_width, mode="constant", constant_values=self.value)
+
+    def backward(self, gy):
+        index = tuple(slice(before, n - after) for (before, after), n in zip(self.pad_width, gy.shape))
+        return getitem(gy, index)
 
 
 def pad(x, pad_width, value=0.0):
-    """NumPy-style constant padding: pad_width is ((before, after), ...) for each axis.
+    """y = x padded with `value` (pad_width in NumPy's order: one (before, after) per dim).
+
+    dy/dx = 1 inside (the gradient cropped back).
+
+    NumPy-style constant padding: pad_width is ((before, after), ...) for each axis.
     (torch.nn.functional.pad's order, last dim first, is minigen.functional.pad.)"""
     pad_width = tuple(tuple(p) for p in pad_width)
     if len(pad_width) != x.ndim:
         raise ShapeError(f"pad: pad_width has {len(pad_width)} entries for a tensor with "
                          f"{x.ndim} dims at {user_line()}")
     return Pad(pad_width, value)(x)
+
+
+# --------------------------------------- composed of the ops above (derivatives follow)
+def swapaxes(x, axis0, axis1):
+    """NumPy's name for transpose(x, axis0, axis1) (PyTorch: swapaxes / swapdims too)."""
+    return transpose(x, int(axis0), int(axis1))
+
+
+cat = concatenate
+
+
+def stack(xs, dim=None, *, axis=None):
+    """Join tensors of equal shape along a new axis (unsqueeze each, then concatenate)."""
+    axis = one_of("stack", 0, dim=dim, axis=axis)
+    xs = list(xs)
+    if not xs:
+        raise ValueError("stack: needs at least one tensor")
+    for i, x in enumerate(xs):
+        if x.shape != xs[0].shape:
+            raise ShapeError(f"stack: tensor {i} has shape {x.shape}, tensor 0 has {xs[0].shape} "
+                             f"at {user_line()}")
+    axis = _normalize_axis(axis, xs[0].ndim + 1, "stack")
+    return concatenate([unsqueeze(x, axis) for x in xs], axis)
+
+
+def chunk(x, chunks, dim=0):
+    """PyTorch's chunk: `chunks` pieces of length ceil(n / chunks) (fewer when they run out)."""
+    n = x.shape[_normalize_axis(dim, x.ndim, "chunk")]
+    if int(chunks) <= 0:
+        raise ShapeError(f"chunk: needs at least one piece, got {chunks} at {user_line()}")
+    return split(x, max(-(-n // int(chunks)), 1), dim)
 
 
 def flatten(x, start_dim=0, end_dim=-1):
@@ -393,7 +426,7 @@ def squeeze(x, dim=None, *, axis=None):
     if axis is None:
         return reshape(x, tuple(n for n in x.shape if n != 1))
     axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
-    axes = {_normalize_axis(int(a), builtins.max(x.ndim, 1), "squeeze") for a in axes}
+    axes = {_normalize_axis(int(a), max(x.ndim, 1), "squeeze") for a in axes}
     return reshape(x, tuple(n for i, n in enumerate(x.shape) if not (i in axes and n == 1)))
 
 
@@ -445,3 +478,34 @@ def repeat_interleave(x, repeats, dim=None):
     target = x.shape[:dim + 1] + (int(repeats),) + x.shape[dim + 1:]
     merged = x.shape[:dim] + (x.shape[dim] * int(repeats),) + x.shape[dim + 1:]
     return reshape(broadcast_to(spread, target), merged)
+
+
+# ------------------------------------------------------------------------ cases
+# Checked forward (against NumPy), first and second order by the test-suite; collected
+# by minigen/op_cases.py.
+from minigen.op_cases import OpCase  # noqa: E402
+
+CASES = [
+    OpCase("reshape", lambda x: x.reshape(4, 3) * x.reshape(4, 3), [(3, 4)], reference=lambda x: x.reshape(4, 3) ** 2),
+    OpCase("transpose", lambda x: x.transpose(2, 0, 1), [(2, 3, 4)], reference=lambda x: x.transpose(2, 0, 1)),
+    OpCase("broadcast_to", lambda x: broadcast_to(x, (2, 3, 4)), [(3, 1)],
+           reference=lambda x: np.broadcast_to(x, (2, 3, 4))),
+    OpCase("squeeze / unsqueeze / flatten",
+           lambda x: x.unsqueeze(0).squeeze(0).flatten() ** 2, [(2, 3)], reference=lambda x: x.reshape(-1) ** 2),
+    OpCase("getitem (slices)", lambda x: x[1:, ::2], [(3, 4)], reference=lambda x: x[1:, ::2]),
+    OpCase("getitem (repeated integer index)", lambda x: x[np.array([0, 2, 0, 0])], [(3, 4)],
+           reference=lambda x: x[[0, 2, 0, 0]]),
+    OpCase("getitem (boolean mask)", lambda x: x[np.array([True, False, True])], [(3, 4)],
+           reference=lambda x: x[[0, 2]]),
+    OpCase("concatenate", lambda a, b: concatenate([a, b], axis=1), [(2, 3), (2, 2)],
+           reference=lambda a, b: np.concatenate([a, b], axis=1)),
+    OpCase("stack", lambda a, b: stack([a, b], axis=-1), [(2, 3), (2, 3)],
+           reference=lambda a, b: np.stack([a, b], axis=-1)),
+    OpCase("split", lambda x: split(x, [1, 2, 1], dim=1), [(2, 4)],
+           reference=lambda x: tuple(np.split(x, [1, 3], axis=1))),
+    OpCase("repeat (tile)", lambda x: x.repeat(2, 1, 3), [(2, 3)], reference=lambda x: np.tile(x, (2, 1, 3))),
+    OpCase("transpose (swap two dims)", lambda x: x.transpose(0, 2), [(2, 3, 4)],
+           reference=lambda x: np.swapaxes(x, 0, 2)),
+    OpCase("pad", lambda x: pad(x, ((1, 0), (2, 1)), value=0.5), [(2, 3)],
+           reference=lambda x: np.pad(x, ((1, 0), (2, 1)), constant_values=0.5)),
+]

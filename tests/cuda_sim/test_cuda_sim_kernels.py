@@ -136,3 +136,34 @@ def test_cuda_conv_empty_batch():
     assert kc.conv2d_grad_input(gy, w, x.shape, 1, 0, 1, 1).shape == (0, 3, 5, 5)
     gw = kc.conv2d_grad_weight(x, gy, w.shape, 1, 0, 1, 1)
     assert gw.shape == w.shape and not gw.any()
+
+
+def _leaky(a, slope):
+    return np.where(a > 0, a, a * slope)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("slope", [None, 0.0, 0.2])
+def test_cuda_conv_fused_bias_and_leaky_relu(slope, dtype):
+    """The fused epilogue of conv2d_forward (bias + leaky ReLU in each thread)."""
+    rng = np.random.default_rng(5)
+    case = ((2, 4, 5, 4), (6, 2, 3, 3), (2, 1), (1, 1), (1, 1), 2)
+    x, w, _ = _arrays(rng, case, dtype)
+    b = rng.standard_normal(6).astype(dtype)
+    expected = ref.conv2d_forward(noncontiguous(x), w, *case[2:]) + b.reshape(1, -1, 1, 1)
+    if slope is not None:
+        expected = _leaky(expected, slope)
+    check_close(kc.conv2d_forward(noncontiguous(x), w, *case[2:], bias=b, negative_slope=slope),
+                expected, dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", [(5, 3), (1, 2, 3), (3, 2, 4, 3)])
+def test_cuda_batchnorm_fused_leaky_relu(shape, dtype):
+    rng = np.random.default_rng(6)
+    x = rng.standard_normal(shape).astype(dtype)
+    gamma, beta = rng.standard_normal((2, shape[1])).astype(dtype)
+    y, mean, invstd = ref.batchnorm_forward_train(x, gamma, beta, 1e-5)
+    got = kc.batchnorm_forward_train(noncontiguous(x), gamma, beta, 1e-5, negative_slope=0.1)
+    for a, e in zip(got, (_leaky(y, 0.1), mean, invstd)):
+        check_close(a, e, dtype)

@@ -122,3 +122,73 @@ def test_index_error_names_shape():
 def test_softmax_axis_out_of_range():
     with pytest.raises(mg.ShapeError, match="axis 2 is out of range"):
         mg.softmax(f32(2, 3), axis=2)
+
+
+class _Domain(mg.Function):
+    """An op whose forward refuses a value (not a shape problem)."""
+
+    def forward(self, x):
+        if (x < 0).any():
+            raise ValueError("needs non-negative values")
+        return x
+
+    def backward(self, gy):
+        return gy
+
+
+def test_a_domain_error_of_a_forward_is_not_reported_as_a_shape_error():
+    with pytest.raises(ValueError, match="needs non-negative values") as info:
+        _Domain()(mg.tensor([-1.0, 2.0]))
+    assert not isinstance(info.value, mg.ShapeError)
+    notes = " ".join(getattr(info.value, "__notes__", []))
+    if hasattr(info.value, "add_note"):            # Python >= 3.11: the op and the line as a note
+        assert "_Domain.forward" in notes and THIS_FILE in notes
+
+
+def test_a_shape_error_of_numpy_inside_a_forward_is_a_shape_error():
+    class Stack(mg.Function):
+        def forward(self, a, b):
+            return np.stack([a, b])
+
+        def backward(self, gy):
+            return gy[0], gy[1]
+
+    with pytest.raises(mg.ShapeError, match=r"Stack: .*input shapes \(2,\), \(3,\).*" + THIS_FILE):
+        Stack()(mg.tensor([1.0, 2.0]), mg.tensor([1.0, 2.0, 3.0]))
+
+
+def test_save_for_backward_keeps_values_until_backward_then_frees_them():
+    class Scale(mg.Function):
+        def forward(self, x):
+            factor = np.full_like(x, 3.0)
+            self.save_for_backward(factor)
+            return x * factor
+
+        def backward(self, gy):
+            factor, = self.saved
+            return gy * mg.tensor(factor)
+
+    x = mg.tensor([1.0, 2.0], requires_grad=True)
+    y = Scale()(x)
+    node = y.creator
+    assert len(node.saved) == 1 and node.saved[0].shape == (2,)
+    y.sum().backward()
+    np.testing.assert_allclose(x.grad.data, [3.0, 3.0])
+    assert node.saved == () and node.inputs is None
+
+
+def test_an_op_written_the_old_way_keeps_working_and_its_arrays_are_freed():
+    class Mask(mg.Function):                 # stores an array as an attribute, no save_for_backward
+        def forward(self, x):
+            self.mask = x > 0
+            return x * self.mask
+
+        def backward(self, gy):
+            return gy * mg.tensor(self.mask.astype(gy.dtype))
+
+    x = mg.tensor([-1.0, 2.0], requires_grad=True)
+    y = Mask()(x)
+    node = y.creator
+    y.sum().backward()
+    np.testing.assert_allclose(x.grad.data, [0.0, 1.0])
+    assert not hasattr(node, "mask")

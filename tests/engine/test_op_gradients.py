@@ -16,6 +16,7 @@ from hypothesis.extra import numpy as hnp
 
 import minigen as mg
 import minigen.ops
+from minigen.autograd import graph_nodes
 from minigen.function import Function
 from minigen.gradcheck import gradcheck, gradgradcheck, GradcheckError
 from minigen.op_cases import all_cases, draw
@@ -23,6 +24,31 @@ from minigen.tensor import Tensor
 
 CASES = all_cases()
 IDS = [c.name for c in CASES]
+
+
+WITH_REFERENCE = [c for c in CASES if c.reference is not None]
+
+
+@pytest.mark.parametrize("case", WITH_REFERENCE, ids=[c.name for c in WITH_REFERENCE])
+def test_forward_matches_reference(case):
+    case.check_forward(case.make_inputs(np.random.default_rng(3)))
+
+
+def test_most_cases_have_a_reference_and_a_wrong_one_fails():
+    assert len(WITH_REFERENCE) >= 0.9 * len(CASES)
+    case = next(c for c in CASES if c.name == "tanh")
+    wrong = type(case)(case.name, case.fn, case.shapes, reference=np.sin)
+    with pytest.raises(AssertionError):
+        wrong.check_forward(wrong.make_inputs(np.random.default_rng(0)))
+
+
+def test_every_ops_file_ends_with_its_cases():
+    """A new op is one file plus its exports: the registry collects CASES from each."""
+    for info in pkgutil.iter_modules(minigen.ops.__path__):
+        if info.name.startswith("_"):
+            continue
+        module = importlib.import_module(f"minigen.ops.{info.name}")
+        assert isinstance(getattr(module, "CASES", None), list), f"minigen/ops/{info.name}.py has no CASES"
 
 
 @pytest.mark.parametrize("case", CASES, ids=IDS)
@@ -67,15 +93,7 @@ def _function_classes():
 
 
 def _classes_in_graph(outputs):
-    seen, stack, found = set(), [y.creator for y in outputs if y.creator is not None], set()
-    while stack:
-        f = stack.pop()
-        if id(f) in seen:
-            continue
-        seen.add(id(f))
-        found.add(type(f))
-        stack.extend(x.creator for x in f.inputs if x.creator is not None)
-    return found
+    return {type(f) for f in graph_nodes(outputs)}
 
 
 def test_every_function_has_a_gradcheck_case():

@@ -208,7 +208,7 @@ def test_gan_generator_backward_after_discriminator_step_raises():
 
 
 def test_error_names_the_forward_line_when_origins_are_recorded():
-    from minigen.inspect.origin import record
+    from minigen.inspection.origin import record
     w = _leaf([1.0, 2.0])
     with record():
         y = (w * w).sum()

@@ -7,7 +7,7 @@ import pytest
 import minigen as mg
 import minigen.nn as nn
 from minigen import autograd, function
-from minigen.inspect import detect_anomaly, AnomalyError, record
+from minigen.inspection import detect_anomaly, AnomalyError, record
 
 
 def here(offset=0):

@@ -6,7 +6,7 @@ import minigen as mg
 import minigen.nn as nn
 import minigen.functional as F
 from minigen.function import Function
-from minigen.inspect import check_graph, backward_order
+from minigen.inspection import check_graph, backward_order
 
 
 def test_every_node_and_leaf_of_a_network_is_checked_and_agrees():

@@ -8,8 +8,8 @@ import pytest
 import minigen as mg
 import minigen.nn as nn
 import minigen.functional as F
-from minigen.inspect import to_dot, record, backward_order
-from minigen.inspect import dot as dot_module
+from minigen.inspection import to_dot, record, backward_order
+from minigen.inspection import dot as dot_module
 
 NODE = re.compile(r'^\s*(\w+) \[label="((?:[^"\\]|\\.)*)".*\];$')
 EDGE = re.compile(r"^\s*(\w+) -> (\w+)( \[.*\])?;$")

@@ -5,7 +5,7 @@ import pytest
 import minigen as mg
 import minigen.functional as F
 from minigen.function import Function
-from minigen.inspect import explain
+from minigen.inspection import explain
 from minigen.ops.elementwise import Log
 
 

@@ -4,7 +4,7 @@ import numpy as np
 import minigen as mg
 import minigen.nn as nn
 import minigen.functional as F
-from minigen.inspect import grad_flow, compare
+from minigen.inspection import grad_flow, compare
 
 
 def data(seed=0):

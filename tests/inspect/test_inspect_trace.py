@@ -10,7 +10,7 @@ import minigen as mg
 import minigen.nn as nn
 import minigen.functional as F
 from minigen.autograd import GraphFreedError
-from minigen.inspect import trace, record, backward_order
+from minigen.inspection import trace, record, backward_order
 
 ROW = re.compile(r"^\s+(\d+)\s+(\*?\w+)")
 NUMBER = r"([-+]?\d\.\d+e[-+]\d+)"

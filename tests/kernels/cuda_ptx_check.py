@@ -36,10 +36,10 @@ def main():
         a4, a3, a1 = (types.Array(dt, nd, "C") for nd in (4, 3, 1))
         geom = types.UniTuple(types.int64, 9)
         signatures = {
-            "_conv_forward": (a4, a4, geom, dt, a4),
+            "_conv_forward": (a4, a4, geom, a1, dt, dt, a4),
             "_conv_grad_input": (a4, a4, geom, dt, a4),
             "_conv_grad_weight": (a4, a4, geom, dt, a4),
-            "_bn_train": (a3, a1, a1, types.float64, a3, a1, a1),
+            "_bn_train": (a3, a1, a1, types.float64, types.float64, a3, a1, a1),
             "_bn_eval": (a3, a1, a1, a3),
             "_bn_backward": (a3, a3, a1, a1, a1, a3, a1, a1),
         }

@@ -58,10 +58,12 @@ def test_threading_layer_sleeps_between_kernels(openmp_first, preset, expect_wor
     env = dict(os.environ)
     for k in ("NUMBA_THREADING_LAYER", "MINIGEN_KERNELS", "OMP_WAIT_POLICY"):
         env.pop(k, None)
+    env["NUMBA_NUM_THREADS"] = "2"           # small calls run serially: force the parallel twin
     if preset:
         env["NUMBA_THREADING_LAYER"] = preset
     code = ((f"import ctypes; ctypes.CDLL({gomp!r}, mode=ctypes.RTLD_GLOBAL)\n" if openmp_first else "")
-            + "import numpy as np, numba, kernels\n"
+            + "import numpy as np, numba, kernels, kernels.cpu\n"
+            "kernels.cpu.PARALLEL_MIN_WORK = 0\n"
             "kernels.batchnorm_forward_train(np.ones((2, 3, 4), np.float32), None, None)\n"
             "print(numba.threading_layer())\n")
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env,

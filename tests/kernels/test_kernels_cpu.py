@@ -184,6 +184,9 @@ def test_conv_empty_batch(mod):
 @pytest.mark.parametrize("case", [
     ((2, 1, 9, 9), (5, 1, 4, 4), (2, 2), (1, 1), (1, 1), 1),     # K = 16: direct kernels
     ((2, 16, 7, 7), (6, 8, 3, 3), (1, 1), (1, 1), (1, 1), 2),    # K = 72: im2col + BLAS
+    ((2, 8, 9, 9), (1, 8, 3, 3), (1, 1), (1, 1), (1, 1), 1),     # one output channel
+    ((2, 16, 3, 3), (6, 16, 3, 3), (1, 1), (0, 0), (1, 1), 1),   # one output pixel
+    ((2, 1, 12, 12), (4, 1, 9, 9), (1, 1), (0, 0), (1, 1), 1),   # one input channel, K = 81
 ])
 def test_cpu_conv_fused_bias_equals_adding_it(case, dtype):
     """The CPU kernels add the bias while they write the result; it must equal y + b."""
@@ -200,3 +203,124 @@ def test_cpu_conv_fused_bias_equals_adding_it(case, dtype):
         check_close(gx, ref.conv2d_grad_input(gy, w, xs, s, p, d, g) + b_in[:, None, None], dtype)
     with pytest.raises(ValueError, match="bias"):
         cpu.conv2d_forward(x, w, s, p, d, g, bias=b_out[:-1])
+
+
+# ------------------------------------------- kept columns, fused activations, serial twins
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("case", [
+    ((2, 16, 9, 7), (12, 16, 4, 4), (2, 2), (1, 1), (1, 1), 1),
+    ((2, 24, 6, 6), (6, 8, 3, 3), (1, 2), (2, 0), (2, 1), 3),      # groups, K = 72
+    ((1, 9, 5, 6), (4, 9, 3, 3), (1, 1), (1, 1), (1, 1), 1),
+])
+def test_cpu_grad_weight_with_the_forwards_columns(case, dtype):
+    """conv2d_forward(keep_columns=True) hands its im2col to conv2d_grad_weight: same result."""
+    rng = np.random.default_rng(21)
+    x, w, gy = _conv_case_arrays(rng, case, dtype)
+    xs, ws, s, p, d, g = case
+    y, cols = cpu.conv2d_forward(noncontiguous(x), w, s, p, d, g, keep_columns=True)
+    assert cols is not None
+    check_close(y, ref.conv2d_forward(x, w, s, p, d, g), dtype)
+    check_close(cpu.conv2d_grad_weight(x, gy, ws, s, p, d, g, columns=cols),
+                ref.conv2d_grad_weight(x, gy, ws, s, p, d, g), dtype)
+    with pytest.raises(ValueError, match="columns of shape"):
+        cpu.conv2d_grad_weight(x, gy, ws, s, p, d, g, columns=cols[:, 1:])
+
+
+def test_cpu_columns_are_not_kept_when_too_big(monkeypatch):
+    rng = np.random.default_rng(22)
+    x, w, _ = _conv_case_arrays(rng, ((2, 16, 9, 7), (12, 16, 4, 4), (2, 2), (1, 1), (1, 1), 1),
+                              np.float32)
+    monkeypatch.setattr(cpu, "KEEP_COLUMNS_MAX_BYTES", 100)
+    y, cols = cpu.conv2d_forward(x, w, 2, 1, 1, 1, keep_columns=True)
+    assert cols is None
+
+
+def _leaky(a, slope):
+    return np.where(a > 0, a, a * slope)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("slope", [0.0, 0.2])
+@pytest.mark.parametrize("case", [
+    ((2, 16, 9, 7), (12, 16, 4, 4), (2, 2), (1, 1), (1, 1), 1),     # BLAS path
+    ((3, 1, 8, 7), (5, 1, 4, 4), (2, 2), (1, 1), (1, 1), 1),        # direct path (K = 16)
+    ((1, 6, 5, 5), (6, 2, 3, 3), (1, 1), (1, 1), (1, 1), 3),        # groups, batch 1
+])
+def test_cpu_conv_fused_bias_and_leaky_relu(case, slope, dtype):
+    rng = np.random.default_rng(23)
+    x, w, _ = _conv_case_arrays(rng, case, dtype)
+    xs, ws, s, p, d, g = case
+    b = rng.standard_normal(ws[0]).astype(dtype)
+    expected = ref.conv2d_forward(x, w, s, p, d, g) + b.reshape(1, -1, 1, 1)
+    got = cpu.conv2d_forward(x, w, s, p, d, g, bias=b, negative_slope=slope)
+    check_close(got, _leaky(expected, slope), dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", [(4, 3, 5, 5), (1, 2, 7), (6, 5)])
+def test_cpu_batchnorm_fused_leaky_relu(shape, dtype):
+    rng = np.random.default_rng(24)
+    x = rng.standard_normal(shape).astype(dtype)
+    gamma, beta = rng.standard_normal((2, shape[1])).astype(dtype)
+    y, mean, invstd = ref.batchnorm_forward_train(x, gamma, beta, 1e-5)
+    got = cpu.batchnorm_forward_train(noncontiguous(x), gamma, beta, 1e-5, negative_slope=0.1)
+    check_close(got[0], _leaky(y, 0.1), dtype)
+    check_close(got[1], mean, dtype)
+    check_close(got[2], invstd, dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_cpu_parallel_twins_equal_serial_twins(monkeypatch, dtype):
+    """Every kernel's prange twin gives the serial twin's result (to round-off: LLVM may
+    vectorise the reassociated sums of the two compilations differently)."""
+    rng = np.random.default_rng(25)
+    cases = [((3, 16, 9, 7), (12, 16, 4, 4), (2, 2), (1, 1), (1, 1), 1),
+             ((3, 2, 8, 7), (5, 2, 3, 3), (1, 1), (1, 1), (1, 1), 1)]
+    xb = rng.standard_normal((5, 3, 4, 4)).astype(dtype)
+    g3 = rng.standard_normal(3).astype(dtype)
+
+    def everything():
+        out = []
+        for case in cases:
+            x, w, gy = _conv_case_arrays(np.random.default_rng(26), case, dtype)
+            out += list(conv_all(cpu, x, w, gy, case))
+        y, m, s = cpu.batchnorm_forward_train(xb, g3, g3, 1e-5, negative_slope=0.2)
+        out += [y, m, s, cpu.batchnorm_forward_eval(xb, g3, g3, m, s, 1e-5)]
+        out += list(cpu.batchnorm_backward(xb, xb, g3, m, s))
+        return out
+
+    monkeypatch.setattr(cpu, "_loop", lambda par, ser, work: ser)
+    serial = everything()
+    monkeypatch.setattr(cpu, "_loop", lambda par, ser, work: par)
+    for a, b in zip(everything(), serial):
+        check_close(a, b, dtype)
+
+
+@pytest.mark.parametrize("path", ["per-image", "one product"])
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("seed", range(8))
+def test_cpu_both_conv_paths_match_reference(seed, dtype, path, monkeypatch):
+    """Force each of the two conv paths (per-image patches, one product per group) on
+    random and edge shapes, whatever the column length."""
+    if path == "per-image":
+        monkeypatch.setattr(cpu, "PER_IMAGE_MAX_K", 10 ** 9)
+    else:
+        monkeypatch.setattr(cpu, "PER_IMAGE_MAX_K", 0)
+    rng = np.random.default_rng(100 + seed)
+    cases = [random_conv_case(rng, max_ch=6),
+             ((2, 24, 6, 6), (6, 8, 3, 3), (1, 2), (2, 0), (2, 1), 3),
+             ((1, 3, 7, 5), (4, 3, 3, 3), (1, 1), (1, 1), (1, 1), 1)]
+    case = cases[seed % 3] if seed < 3 else cases[0]
+    x, w, gy = _conv_case_arrays(rng, case, dtype)
+    xs, ws, s, p, d, g = case
+    b_out, b_in = rng.standard_normal(ws[0]).astype(dtype), rng.standard_normal(xs[1]).astype(dtype)
+    y, cols = cpu.conv2d_forward(noncontiguous(x), w, s, p, d, g, bias=b_out, negative_slope=0.3,
+                                 keep_columns=True)
+    check_close(y, _leaky(ref.conv2d_forward(x, w, s, p, d, g) + b_out.reshape(1, -1, 1, 1), 0.3),
+                dtype)
+    check_close(cpu.conv2d_grad_input(noncontiguous(gy), w, xs, s, p, d, g, bias=b_in),
+                ref.conv2d_grad_input(gy, w, xs, s, p, d, g) + b_in.reshape(1, -1, 1, 1), dtype)
+    expected_gw = ref.conv2d_grad_weight(x, gy, ws, s, p, d, g)
+    check_close(cpu.conv2d_grad_weight(x, gy, ws, s, p, d, g), expected_gw, dtype)
+    check_close(cpu.conv2d_grad_weight(x, gy, ws, s, p, d, g, columns=cols), expected_gw, dtype)

@@ -1,17 +1,8 @@
 """The classic demos run end to end at a small size, write their PNGs and show their effect."""
-import importlib.util
 import os
 
 import pytest
-
-DEMOS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "demos")
-
-
-def load(name):
-    spec = importlib.util.spec_from_file_location(name, os.path.join(DEMOS, f"{name}.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from demo_helpers import load_demo as load
 
 
 def check_pngs(paths):
@@ -41,8 +32,8 @@ def test_pca_demo(tmp_path):
 
 
 @pytest.mark.slow
-def test_lda_demo(tmp_path):
-    result = load("classic_lda").main(["--out", str(tmp_path), "--n-docs", "300", "--n-init", "2"])
+def test_latent_dirichlet_demo(tmp_path):
+    result = load("classic_latent_dirichlet").main(["--out", str(tmp_path), "--n-docs", "300", "--n-init", "2"])
     check_pngs(result["paths"])
     assert result["completion_perplexity"] < result["unigram_perplexity"]
 

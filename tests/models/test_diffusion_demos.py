@@ -1,20 +1,9 @@
 """The image diffusion demos end to end at a tiny size (in-process, a few steps each)."""
-import importlib.util
 import json
 import os
 
 import numpy as np
-
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-
-def load_demo(name):
-    os.environ.setdefault("MPLBACKEND", "Agg")
-    spec = importlib.util.spec_from_file_location(name, os.path.join(ROOT, "demos", name + ".py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
+from demo_helpers import load_demo
 
 def test_ddpm_demo_tiny(tmp_path, capsys):
     demo = load_demo("ddpm")
@@ -32,6 +21,25 @@ def test_ddpm_demo_tiny(tmp_path, capsys):
         assert os.path.getsize(tmp_path / name) > 500 and str(tmp_path / name) in out
 
 
+def test_ddpm_demo_ddim_table_on_resume(tmp_path, capsys):
+    """A finished run resumed with --ddim-table only evaluates: one row per (S, eta), FD/KID
+    in each, the eta = 0 round trip in [0, 1] and exact-ish at S = T (the map is invertible)."""
+    demo = load_demo("ddpm")
+    common = ["--steps", "2", "--channels", "4", "--n-eval", "8", "--n-samples", "8", "--sample-steps", "2",
+              "--vlb-n", "2", "--vlb-steps", "2", "--T", "10", "--batch-size", "4", "--out", str(tmp_path)]
+    demo.main(common)
+    results = demo.main(common + ["--resume", "--ddim-table", "--table-steps", "2", "10", "--table-etas", "0", "1",
+                                  "--table-samples", "8", "--table-encode", "3"])
+    assert results["steps"] == 2
+    table = results["ddim_table"]
+    assert [(r["S"], r["eta"]) for r in table] == [(2, 0.0), (2, 1.0), (10, 0.0), (10, 1.0)]
+    assert all(np.isfinite(r["fd"]) and r["kid"] == r["kid"] for r in table)
+    errors = {r["S"]: r["reconstruction_rmse"] for r in table if r["eta"] == 0}
+    assert set(errors) == {2, 10} and all(0 <= e <= 1 for e in errors.values())
+    assert "eta" not in [k for r in table if r["eta"] == 1 for k in r if k == "reconstruction_rmse"]
+    assert "DDIM table" in capsys.readouterr().out
+
+
 def test_diffusion_inpainting_demo_tiny(tmp_path, capsys):
     demo = load_demo("diffusion_inpainting")
     results = demo.main(["--steps", "2", "--channels", "4", "--batch-size", "4", "--n-test", "3",
@@ -39,9 +47,10 @@ def test_diffusion_inpainting_demo_tiny(tmp_path, capsys):
                          "--out", str(tmp_path), "--vae-results", str(tmp_path / "none.json")])
     out = capsys.readouterr().out
     assert results["network_calls_per_image"] == 4 + 1 * 1 * 2
+    assert results["replacement_network_calls_per_image"] == 4      # no jumps back: S calls
     for kind in ("centre", "left", "random"):
         row = results["mse_missing"][kind]
-        assert row["known_pixels_exact"] and 0 <= row["RePaint"] <= 1
+        assert row["known_pixels_exact"] and 0 <= row["RePaint"] <= 1 and 0 <= row["replacement"] <= 1
         assert os.path.getsize(tmp_path / f"repaint_{kind}.png") > 1000
     assert "network calls per image" in out
 

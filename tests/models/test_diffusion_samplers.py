@@ -113,3 +113,19 @@ def test_ddim_timesteps_and_errors():
         ddim_timesteps(1000, 10, "log")
     with pytest.raises(ValueError, match="reverse variance"):
         ddpm_sample(lambda x, t: x, make_schedule("linear", 10), (2, 2), variance="small")
+
+
+def test_ddim_clip_x0_bounds_the_estimate_and_is_a_no_op_when_wide():
+    """A poor ε (zero everywhere) makes x̂_0 = x_t / √ᾱ_t explode at the cosine schedule's
+    last steps; clip_x0 = 1 keeps the final x_0 (= x̂_0 of the last step) in [−1, 1], and a
+    bound far outside every x̂_0 changes nothing."""
+    s = make_schedule("cosine", 50)
+    zero_eps = lambda x, t: x * 0.0
+    mg.manual_seed(0)
+    wild = ddim_sample(zero_eps, s, (64, 2), S=5).numpy()
+    mg.manual_seed(0)
+    clipped = ddim_sample(zero_eps, s, (64, 2), S=5, clip_x0=1.0).numpy()
+    mg.manual_seed(0)
+    wide = ddim_sample(zero_eps, s, (64, 2), S=5, clip_x0=1e12).numpy()
+    assert np.abs(wild).max() > 10 and np.abs(clipped).max() <= 1.0
+    np.testing.assert_allclose(wide, wild, rtol=1e-6)

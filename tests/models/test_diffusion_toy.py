@@ -1,21 +1,11 @@
 """demos/diffusion_toy.py end to end: mode coverage of a short seeded run, bit-for-bit
 reproducibility of samples.npy, and an interrupted run resumed from its checkpoint."""
-import importlib.util
 import json
 import os
 
 import numpy as np
 import pytest
-
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-
-def load_demo(name):
-    spec = importlib.util.spec_from_file_location(name, os.path.join(ROOT, "demos", name + ".py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
+from demo_helpers import load_demo
 
 @pytest.fixture(scope="module")
 def demo():

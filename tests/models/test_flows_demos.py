@@ -2,9 +2,9 @@
 two moons that reaches a stated test NLL and reproduces it exactly."""
 import json
 import os
-import subprocess
 import sys
 
+import demo_helpers
 import numpy as np
 import pytest
 
@@ -13,12 +13,7 @@ sys.path.insert(0, os.path.join(ROOT, "demos"))
 
 
 def run_demo(out, *flags):
-    env = dict(os.environ, MINIGEN_OFFLINE="1", MPLBACKEND="Agg")
-    result = subprocess.run([sys.executable, os.path.join(ROOT, "demos", "flows.py"),
-                             "--out", str(out), *flags],
-                            capture_output=True, text=True, timeout=170, env=env, cwd=ROOT)
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    return result.stdout
+    return demo_helpers.run_demo("flows.py", out, *flags)
 
 
 def printed(stdout, suffix):

@@ -1,23 +1,10 @@
 """Every GAN demo runs end to end at a tiny size and writes what it says it writes."""
 import json
 import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
-
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-
-def run_demo(name, out, *flags, timeout=170):
-    env = dict(os.environ, MINIGEN_OFFLINE="1", MPLBACKEND="Agg")
-    result = subprocess.run([sys.executable, os.path.join(ROOT, "demos", name), "--out", str(out),
-                             *flags], capture_output=True, text=True, timeout=timeout, env=env,
-                            cwd=ROOT)
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    return result.stdout
-
+from demo_helpers import load_demo, run_demo
 
 def printed_files(stdout, suffixes=(".png", ".gif")):
     paths = [line.split()[-1] for line in stdout.splitlines() if line.strip().endswith(suffixes)]
@@ -38,14 +25,6 @@ def test_toy_demo_tiny(tmp_path):
     assert results["num_modes"] == 8 and 0 <= results["high_quality"] <= 1
     assert results["loss_settings"]["betas"] == [0.5, 0.999] and results["steps"] == 6
     assert "PacGAN" in results["protocol"]["what"]
-
-
-def load_demo(name):
-    import importlib.util
-    spec = importlib.util.spec_from_file_location(name, os.path.join(ROOT, "demos", f"{name}.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.mark.parametrize("demo", ["gan_toy", "dcgan"])

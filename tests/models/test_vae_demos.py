@@ -6,20 +6,9 @@ own Python, import everything and train several small models, so they are marked
 """
 import json
 import os
-import subprocess
-import sys
 
 import pytest
-
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-
-def run_demo(name, out, *flags):
-    env = dict(os.environ, MINIGEN_OFFLINE="1", MPLBACKEND="Agg")
-    result = subprocess.run([sys.executable, os.path.join(ROOT, "demos", name), "--out", str(out), *flags],
-                            capture_output=True, text=True, timeout=170, env=env, cwd=ROOT)
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    return result.stdout
+from demo_helpers import run_demo
 
 
 def pngs_exist(stdout):

@@ -24,6 +24,8 @@ does the rest:
 """
 from __future__ import annotations
 
+import abc
+
 import numpy as np
 
 import minigen as mg
@@ -56,8 +58,9 @@ def bottom_half_missing(n, side=28):
     return observed.reshape(n, side * side)
 
 
-class AutoregressiveModel(nn.Module):
-    """Base class; subclasses set ``event_shape`` and ``order`` and define ``logits(x)``."""
+class AutoregressiveModel(nn.Module, abc.ABC):
+    """Base class; subclasses set ``event_shape`` and ``order`` and define ``logits(x)``
+    (abstract: a subclass without it cannot be built)."""
 
     event_shape: tuple = ()
     order: np.ndarray           # flat pixel indices in the order the model generates them
@@ -74,9 +77,9 @@ class AutoregressiveModel(nn.Module):
     def dtype(self):
         return next(iter(self.parameters())).dtype
 
+    @abc.abstractmethod
     def logits(self, x):
         """Logits l (same shape as x) with l_d a function of the pixels before d only."""
-        raise NotImplementedError
 
     def _as_input(self, x):
         if not isinstance(x, mg.Tensor):

@@ -12,7 +12,7 @@ Explicit probability models, before deep ones -- each in its own module:
                                        trained with the minigen engine
 :mod:`.pca`                            :class:`PCA` by SVD, with the probabilistic-PCA likelihood
 :mod:`.factor_analysis`                :class:`FactorAnalysis` by EM
-:mod:`.lda`                            :class:`LatentDirichletAllocation` (topics) by variational EM,
+:mod:`.latent_dirichlet`               :class:`LatentDirichletAllocation` (topics) by variational EM,
                                        the synthetic "bars" corpus
 :mod:`.matrix_factorization`           :class:`SVDImputer` and :class:`LatentFactorModel` (engine)
                                        for ratings with missing entries
@@ -27,8 +27,8 @@ from ._base import NotFittedError
 from .factor_analysis import FactorAnalysis, align_loadings
 from .generative_classifiers import BernoulliNB, GaussianDiscriminantAnalysis, GaussianNB
 from .joint_table import BinaryJointTable, n_parameters
-from .lda import (LatentDirichletAllocation, bars_topics, make_bars_corpus, match_topics,
-                  split_documents, unigram_perplexity)
+from .latent_dirichlet import (LatentDirichletAllocation, bars_topics, make_bars_corpus,
+                               match_topics, split_documents, unigram_perplexity)
 from .logistic_regression import LogisticRegression
 from .matrix_factorization import LatentFactorModel, SVDImputer, make_low_rank_ratings
 from .pca import PCA

@@ -26,4 +26,4 @@ from .score import (NoiseConditionalScoreNet, annealed_langevin, dsm_loss, geome
                     langevin)
 from .unet import UNet
 from .inpainting import network_calls, repaint, repaint_schedule
-from .likelihood import vlb_bits_per_dim, vlb_terms
+from .likelihood import vlb_bits_per_dim, vlb_per_image, vlb_terms

@@ -9,6 +9,11 @@ x̂_0 = (x_t − √(1 − ᾱ_t) ε_θ(x_t, t)) / √ᾱ_t, one step from t to 
 
 (ᾱ_s := 1 after the last kept step, which gives x_0 = x̂_0).
 
+``clip_x0=c`` clips x̂_0 to [−c, c] (the data range: 1 for images in [−1, 1]) and uses the
+ε that agrees with it, ε̂ = (x_t − √ᾱ_t x̂_0) / √(1 − ᾱ_t), as Ho et al.'s sampler does.
+Without it a step from a very noisy x_t divides the network's error by √ᾱ_t (the cosine
+schedule's ᾱ_{T−1} = 2.4e-9: a factor 2·10⁴) and few-step samples saturate.
+
 * η = 0: no noise — a deterministic map x_T -> x_0 (an ODE discretisation), which
   can be run backwards to *encode* x_0 -> x_T (:func:`ddim_encode`);
 * η = 1 with all T steps: σ² = (1 − ᾱ_{t-1}) / (1 − ᾱ_t) · β_t = β̃_t, the DDPM
@@ -58,13 +63,17 @@ def ddim_sigma(schedule, t: int, s: int, eta: float) -> float:
     return float(eta * np.sqrt((1 - a_s) / (1 - a_t)) * np.sqrt(1 - a_t / a_s))
 
 
-def ddim_step(eps_fn, schedule, xt, t: int, s: int, eta: float = 0.0, noise=None):
-    """x_t -> x_s (s < t; s = −1 means x_0), every sample at the same step."""
+def ddim_step(eps_fn, schedule, xt, t: int, s: int, eta: float = 0.0, noise=None, clip_x0=None):
+    """x_t -> x_s (s < t; s = −1 means x_0), every sample at the same step; ``clip_x0``:
+    clip x̂_0 to [−clip_x0, clip_x0] (see the module)."""
     if not -1 <= s < t < schedule.T:
         raise ValueError(f"DDIM step needs -1 <= s < t < T, got t={t}, s={s}, T={schedule.T}")
     a_t, a_s = _alpha_bar(schedule, t), _alpha_bar(schedule, s)
     eps = eps_fn(xt, np.full(len(xt), t))
     x0_hat = (xt - float(np.sqrt(1 - a_t)) * eps) / float(np.sqrt(a_t))          # x̂_0
+    if clip_x0 is not None:
+        x0_hat = mg.clamp(x0_hat, -float(clip_x0), float(clip_x0))
+        eps = (xt - float(np.sqrt(a_t)) * x0_hat) / float(np.sqrt(1 - a_t))     # the ε of the clipped x̂_0
     sigma = ddim_sigma(schedule, t, s, eta)
     x = float(np.sqrt(a_s)) * x0_hat + float(np.sqrt(max(1 - a_s - sigma ** 2, 0.0))) * eps   # √ᾱ_s x̂_0 + √(1−ᾱ_s−σ²) ε
     if sigma > 0:
@@ -76,8 +85,9 @@ def ddim_step(eps_fn, schedule, xt, t: int, s: int, eta: float = 0.0, noise=None
 
 def ddim_sample(eps_fn, schedule, shape=None, *, S: int = 50, eta: float = 0.0,
                 spacing: str = "uniform", dtype=np.float32, device="cpu", x_T=None,
-                trajectory: bool = False):
-    """Sample with S DDIM steps from x_T ~ N(0, I) (or the given x_T).
+                trajectory: bool = False, clip_x0=None):
+    """Sample with S DDIM steps from x_T ~ N(0, I) (or the given x_T); ``clip_x0`` as in
+    :func:`ddim_step`.
 
     Returns x_0, or (x_0, [(t, x_t as NumPy), …]) with ``trajectory=True`` (x_T first).
     """
@@ -89,7 +99,7 @@ def ddim_sample(eps_fn, schedule, shape=None, *, S: int = 50, eta: float = 0.0,
         path = [(schedule.T, x.numpy())] if trajectory else None
         previous = np.append(-1, tau[:-1])                           # the step after τ_i is τ_{i-1}
         for t, s in zip(tau[::-1], previous[::-1]):
-            x = ddim_step(eps_fn, schedule, x, int(t), int(s), eta)
+            x = ddim_step(eps_fn, schedule, x, int(t), int(s), eta, clip_x0=clip_x0)
             if trajectory:
                 path.append((int(s) + 1, x.numpy()))                 # x after step τ_i ~ x_{τ_{i-1}}
     return (x, path) if trajectory else x

@@ -65,9 +65,10 @@ def network_calls(S: int, jump_length: int = 10, resample: int = 10) -> int:
 
 
 def repaint(eps_fn, schedule, x0, observed, *, S: int | None = None, jump_length: int = 10,
-            resample: int = 10, spacing: str = "uniform"):
+            resample: int = 10, spacing: str = "uniform", clip_x0=None):
     """In-paint x0 (B, C, H, W) Tensor in the model's space ([−1, 1]) where ``observed``
-    (a boolean array of x0's shape) is False.  Returns the completed images (Tensor)."""
+    (a boolean array of x0's shape) is False; ``clip_x0`` clips each step's x̂_0 (see
+    :mod:`.ddim`).  Returns the completed images (Tensor)."""
     observed = np.asarray(backend.to_device(observed.data if isinstance(observed, Tensor) else observed, "cpu"))
     if observed.shape != tuple(x0.shape):
         raise ValueError(f"repaint: mask of shape {observed.shape} for images of shape {tuple(x0.shape)}")
@@ -84,7 +85,7 @@ def repaint(eps_fn, schedule, x0, observed, *, S: int | None = None, jump_length
         for a, b in zip(walk, walk[1:]):
             t, s = step_of(a), step_of(b)
             if b < a:                                                   # reverse: τ_a -> τ_b
-                unknown = ddim_step(eps_fn, schedule, x, t, s, eta=1.0)
+                unknown = ddim_step(eps_fn, schedule, x, t, s, eta=1.0, clip_x0=clip_x0)
                 a_s = _alpha_bar(schedule, s)
                 known = x0 if s < 0 else (float(np.sqrt(a_s)) * x0 + float(np.sqrt(1 - a_s)) * randn())
                 x = m * known + (1 - m) * unknown

@@ -36,7 +36,7 @@ from .ddpm import p_mean_variance
 from .schedules import coefficient
 
 __all__ = ["prior_kl", "denoising_kl", "discretized_gaussian_log_likelihood", "decoder_nll",
-           "vlb_terms", "vlb_bits_per_dim"]
+           "vlb_terms", "vlb_per_image", "vlb_bits_per_dim"]
 
 
 def prior_kl(schedule, x0):
@@ -100,18 +100,24 @@ def vlb_terms(eps_fn, schedule, x0, steps: int | None = None, seed: int = 0):
     return prior, total * scale, decoder
 
 
-def vlb_bits_per_dim(eps_fn, schedule, images, steps: int | None = None, seed: int = 0, batch: int = 100):
-    """L_vlb of images with values in [0, 1] (multiples of 1/255): a dict with ``nats``
-    (per image), ``bits_per_dim`` and the mean of each of the three parts."""
+def vlb_per_image(eps_fn, schedule, images, steps: int | None = None, seed: int = 0, batch: int = 100):
+    """(prior, Σ denoising, decoder) per image, in nats, of images with values in [0, 1]
+    (multiples of 1/255), in batches; their sum is L_vlb of each image."""
     images = np.asarray(images, dtype=np.float32)
-    dims = int(np.prod(images.shape[1:]))
     parts = [[], [], []]
     device = next(iter(eps_fn.parameters())).device if hasattr(eps_fn, "parameters") else "cpu"
     for i in range(0, len(images), batch):
         x0 = mg.tensor(images[i:i + batch] * 2 - 1, device=device)          # [0, 1] -> [−1, 1]
         for part, values in zip(parts, vlb_terms(eps_fn, schedule, x0, steps, seed + i)):
             part.append(values)
-    prior, denoising, decoder = (np.concatenate(p) for p in parts)
+    return tuple(np.concatenate(p) for p in parts)
+
+
+def vlb_bits_per_dim(eps_fn, schedule, images, steps: int | None = None, seed: int = 0, batch: int = 100):
+    """L_vlb of images with values in [0, 1] (multiples of 1/255): a dict with ``nats``
+    (per image), ``bits_per_dim`` and the mean of each of the three parts."""
+    dims = int(np.prod(np.shape(images)[1:]))
+    prior, denoising, decoder = vlb_per_image(eps_fn, schedule, images, steps, seed, batch)
     nats = prior + denoising + decoder
     return {"nats": float(nats.mean()), "bits_per_dim": float(nats.mean() / (dims * math.log(2))),
             "nats_stderr": float(nats.std(ddof=1) / np.sqrt(len(nats))) if len(nats) > 1 else 0.0,

@@ -18,6 +18,7 @@ Jacobian computed by the engine's autodiff.
 """
 from __future__ import annotations
 
+import abc
 import math
 
 import numpy as np
@@ -39,14 +40,18 @@ def log_standard_normal(z):
     return -0.5 * per_example_sum(z * z) - 0.5 * d * math.log(2 * math.pi)
 
 
-class Flow(nn.Module):
-    """An invertible layer: ``forward(x) -> (z, log|det dz/dx|)`` (N,), ``inverse(z) -> x``."""
+class Flow(nn.Module, abc.ABC):
+    """An invertible layer: ``forward(x) -> (z, log|det dz/dx|)`` (N,), ``inverse(z) -> x``.
 
+    Both are abstract: a layer that forgets one cannot be built (TypeError at construction)."""
+
+    @abc.abstractmethod
     def forward(self, x):
-        raise NotImplementedError
+        """(z, log|det dz/dx|) with one log-det per example, shape (N,)."""
 
+    @abc.abstractmethod
     def inverse(self, z):
-        raise NotImplementedError
+        """x with forward(x)[0] == z."""
 
 
 def _constant_log_det(value, n):

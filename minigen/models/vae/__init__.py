@@ -2,9 +2,12 @@
 anomaly detection and representation learning on Fashion-MNIST.
 
 =========================  ===============================================================
-:mod:`.model`              :func:`reparameterize` (z = mu + exp(logvar / 2) eps as ops),
-                           :class:`Autoencoder`, :class:`VAE` (ELBO with analytic KL,
-                           beta, IWAE bound, importance-sampled log p(x))
+:mod:`.model`              in the lecture's order: the prior, the encoder's Gaussian,
+                           :func:`reparameterize` (z = mu + exp(logvar / 2) eps as ops),
+                           the decoder, :class:`VAE` (ELBO with analytic KL, beta, IWAE
+                           bound), and the :class:`Autoencoder` it is compared with
+:mod:`.evaluation`         many images, NumPy out: per-image ELBO terms and the
+                           importance-sampled log p(x) (K up to 5,000 in chunks)
 :mod:`.likelihoods`        the decoder's distribution: Bernoulli (logits) or Gaussian
 :mod:`.nets`               MLP (784-400-latent) and DCGAN-style conv encoders/decoders
 :mod:`.linear_gaussian`    :class:`LinearGaussianVAE`: a VAE with log p(x) in closed form,
@@ -27,8 +30,8 @@ Units: every log-likelihood, ELBO term and NLL is in **nats per image** (summed 
 """
 from .likelihoods import BernoulliLikelihood, GaussianLikelihood, make_likelihood
 from .linear_gaussian import LinearGaussianVAE
-from .model import (ELBO, VAE, Autoencoder, evaluating, log_normal, log_standard_normal,
-                    reparameterize)
+from .evaluation import evaluating
+from .model import ELBO, VAE, Autoencoder, log_normal, log_standard_normal, reparameterize
 from .nets import conv_decoder, conv_encoder, mlp_decoder, mlp_encoder
 from .training import (FashionData, dequantize, fit, load_fashion_mnist, load_model, make_loader,
                        sample_metrics,

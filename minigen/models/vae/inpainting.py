@@ -35,7 +35,8 @@ import minigen as mg
 import minigen.functional as F
 import minigen.nn as nn
 
-from .model import evaluating, log_normal, log_standard_normal, reparameterize
+from .evaluation import evaluating
+from .model import log_standard_normal
 
 __all__ = ["MASKS", "make_mask", "missing_mse", "mean_image_fill", "pseudo_gibbs",
            "metropolis_within_gibbs", "latent_optimisation", "InpaintingNet",
@@ -80,6 +81,21 @@ def _tensor(a, model):
     return mg.tensor(np.asarray(a, dtype=np.float32), dtype=model.dtype, device=model.device)
 
 
+def _with_observed(x_obs, obs, values):
+    """The observed pixels of x_obs where obs is 1, ``values`` elsewhere (Tensors)."""
+    return x_obs * obs + values.reshape(x_obs.shape) * (1 - obs)
+
+
+def _start(model, x, observed, init):
+    """Where every method starts: (observed mask, x, x with its missing pixels set to
+    ``init``), as Tensors on the model's device.  init: an image array (e.g. the training
+    mean image) or a number; default 0.5."""
+    fill = 0.5 if init is None else init
+    obs = _tensor(observed.astype(np.float32), model)
+    x_obs = _tensor(x, model)
+    return obs, x_obs, _with_observed(x_obs, obs, _tensor(np.broadcast_to(fill, x.shape), model))
+
+
 def pseudo_gibbs(model, x, observed, steps=50, burn_in=10, init=None):
     """Pseudo-Gibbs in-painting: alternate z ~ q(z | x) and x_m ~ p(x_m | z).
 
@@ -87,18 +103,13 @@ def pseudo_gibbs(model, x, observed, steps=50, burn_in=10, init=None):
     default 0.5).  Returns the average of the decoder means E[x | z] over the steps after
     ``burn_in``: a Monte-Carlo estimate of E[x_m | x_o] under the chain.
     """
-    fill = 0.5 if init is None else init
-    obs = _tensor(observed.astype(np.float32), model)
-    x_obs = _tensor(x, model)
-    current = x_obs * obs + _tensor(np.broadcast_to(fill, x.shape), model) * (1 - obs)
+    obs, x_obs, current = _start(model, x, observed, init)
     total, kept = 0.0, 0
     with evaluating(model):
         for t in range(steps):
-            mu, logvar = model.encode(current)
-            z = reparameterize(mu, logvar, model.noise(*mu.shape))
+            z = model.latent(current, sample=True)                  # z ~ q(z | x)
             params = model.decode(z)
-            draw = model.likelihood.sample(params)
-            current = x_obs * obs + draw.reshape(x_obs.shape) * (1 - obs)   # re-impose x_o
+            current = _with_observed(x_obs, obs, model.likelihood.sample(params))  # re-impose x_o
             if t >= burn_in:
                 total = total + model.likelihood.mean(params).numpy().reshape(x.shape)
                 kept += 1
@@ -116,34 +127,27 @@ def metropolis_within_gibbs(model, x, observed, steps=50, burn_in=10, init=None)
     (the importance weights of the two latents), then draws x_m ~ p(x_m | z).
     Returns (estimate of E[x_m | x_o] as in :func:`pseudo_gibbs`, acceptance rate).
     """
-    fill = 0.5 if init is None else init
-    obs = _tensor(observed.astype(np.float32), model)
-    x_obs = _tensor(x, model)
-    current = x_obs * obs + _tensor(np.broadcast_to(fill, x.shape), model) * (1 - obs)
+    obs, x_obs, current = _start(model, x, observed, init)
     total, kept, accepted = 0.0, 0, []
     xp = mg.get_array_module(x_obs.data)
-
-    def log_joint(x_full, z):                  # log p(x | z) + log p(z), per image
-        return model.log_px_given_z(x_full, model.decode(z)) + log_standard_normal(z)
 
     with evaluating(model):
         z = None
         for t in range(steps):
             mu, logvar = model.encode(current)                 # the proposal q(. | x)
-            proposal = reparameterize(mu, logvar, model.noise(*mu.shape))
-            log_w_new = log_joint(current, proposal) - log_normal(proposal, mu, logvar)
+            proposal = model.sample_posterior(mu, logvar)
+            log_w_new = model.log_importance_weight(current, proposal, mu, logvar)
             if z is None:                                      # first step: take it
                 accept = xp.ones(len(x), dtype=bool)
             else:
-                log_w_old = log_joint(current, z) - log_normal(z, mu, logvar)
+                log_w_old = model.log_importance_weight(current, z, mu, logvar)
                 log_u = xp.log(mg.rand(len(x), dtype=np.float64, device=model.device).data)
                 accept = log_u < (log_w_new - log_w_old).data.astype(np.float64)
                 accepted.append(float(accept.mean()))
             keep = mg.Tensor(accept[:, None])
             z = proposal if t == 0 else mg.where(keep, proposal, z)
             params = model.decode(z)
-            draw = model.likelihood.sample(params)
-            current = x_obs * obs + draw.reshape(x_obs.shape) * (1 - obs)
+            current = _with_observed(x_obs, obs, model.likelihood.sample(params))
             if t >= burn_in:
                 total = total + model.likelihood.mean(params).numpy().reshape(x.shape)
                 kept += 1
@@ -161,10 +165,7 @@ def latent_optimisation(model, x, observed, steps=200, lr=0.05, init=None):
     ``mg.grad`` (the model's own parameters are not touched).  Returns the decoder
     mean at the best z, and the final J per image.
     """
-    fill = 0.5 if init is None else init
-    obs = _tensor(observed.astype(np.float32), model)
-    x_obs = _tensor(x, model)
-    start = x_obs * obs + _tensor(np.broadcast_to(fill, x.shape), model) * (1 - obs)
+    obs, x_obs, start = _start(model, x, observed, init)
     was_training = model.training
     model.eval()                                # batch norm: running statistics
     try:

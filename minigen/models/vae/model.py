@@ -1,36 +1,38 @@
-"""The autoencoder, the VAE and the importance-weighted bound, written as the lecture says.
+"""The VAE and the importance-weighted bound, in the order of the lecture, then the
+deterministic autoencoder it is compared with.
+
+Variational autoencoder (Kingma & Welling 2014)
+    1. prior            p(z)     = N(0, I)
+    2. encoder          q(z | x) = N(mu(x), diag exp(logvar(x)))
+    3. reparameterisation   z = mu + exp(logvar / 2) * eps,  eps ~ N(0, I): z is an op
+                        of mu and logvar, so backward reaches the encoder
+    4. decoder          p(x | z) = Bernoulli(sigmoid(dec(z)))  or  N(dec(z), sigma^2)
+    5. ELBO(x) = E_q[log p(x | z)] - KL(q(z | x) || p(z))  <=  log p(x)
+               = -(reconstruction + KL)
+       reconstruction = -log p(x | z) with ONE sample z (step 3)
+       KL             = sum_j 0.5 (exp(logvar_j) + mu_j^2 - 1 - logvar_j)   (analytic)
+       Both are in nats per image (sums over pixels / latent dims, means over the batch).
+       The beta-VAE loss is reconstruction + beta * KL (beta = 1: the ELBO itself).
+    6. Importance weighting (Burda, Grosse & Salakhutdinov 2016)
+       log w_k = log p(x | z_k) + log p(z_k) - log q(z_k | x),   z_k ~ q(z | x),  k = 1..K
+       L_K(x)  = log (1/K) sum_k w_k = logsumexp_k(log w_k) - log K
+       L_1 = ELBO (with a sampled KL), L_K grows with K and tends to log p(x).
+       As a training objective (IWAE) it is differentiated like any other graph; as an
+       evaluation (K = 1000 or 5000, :mod:`.evaluation`) it is the standard estimate of
+       log p(x).
 
 Deterministic autoencoder (L6.2: "data -> encoder -> latent space")
     z = enc(x),   x_hat = dec(z),   loss = -log p(x | z)   (nats per image)
     Nothing shapes where the codes go, so a random z ~ N(0, I) usually decodes to
     garbage: good for inference, bad for generation.
 
-Variational autoencoder (Kingma & Welling 2014)
-    prior            p(z)     = N(0, I)
-    decoder          p(x | z) = Bernoulli(sigmoid(dec(z)))  or  N(dec(z), sigma^2)
-    encoder          q(z | x) = N(mu(x), diag exp(logvar(x)))
-    ELBO(x) = E_q[log p(x | z)] - KL(q(z | x) || p(z))  <=  log p(x)
-            = -(reconstruction + KL)
-    reconstruction = -log p(x | z) with ONE sample z = mu + exp(logvar / 2) * eps,
-                     eps ~ N(0, I)  (the reparameterisation: z is an op of mu and
-                     logvar, so backward reaches the encoder)
-    KL             = sum_j 0.5 (exp(logvar_j) + mu_j^2 - 1 - logvar_j)   (analytic)
-    Both are in nats per image (sums over pixels / latent dims, means over the batch).
-    The beta-VAE loss is reconstruction + beta * KL (beta = 1: the ELBO itself).
-
-Importance weighting (Burda, Grosse & Salakhutdinov 2016)
-    log w_k = log p(x | z_k) + log p(z_k) - log q(z_k | x),   z_k ~ q(z | x),  k = 1..K
-    L_K(x)  = log (1/K) sum_k w_k = logsumexp_k(log w_k) - log K
-    L_1 = ELBO (with a sampled KL), L_K grows with K and tends to log p(x).
-    As a training objective (IWAE) it is differentiated like any other graph; as an
-    evaluation (K = 1000 or 5000) it is the standard estimate of log p(x).
-
 Every loss is built from engine ops and differentiated by ``backward()``; no gradient
-below is written by hand.
+below is written by hand.  Measuring a trained model on many images (NumPy out, no
+graph) is in :mod:`.evaluation`.
 """
 from __future__ import annotations
 
-import contextlib
+import abc
 import math
 from dataclasses import dataclass
 
@@ -40,16 +42,34 @@ import minigen as mg
 import minigen.functional as F
 import minigen.nn as nn
 
+from . import evaluation
+from .evaluation import evaluating
 from .likelihoods import make_likelihood
 from .nets import conv_decoder, conv_encoder, mlp_decoder, mlp_encoder
 
-__all__ = ["reparameterize", "log_normal", "log_standard_normal", "ELBO", "Autoencoder", "VAE",
+__all__ = ["log_standard_normal", "log_normal", "reparameterize", "ELBO", "VAE", "Autoencoder",
            "evaluating"]
 
 LOG_2PI = math.log(2 * math.pi)
 
 
-# --------------------------------------------------------------------------- the pieces
+# ------------------------------------------------------------------ 1. the prior p(z)
+def log_standard_normal(z):
+    """log N(z; 0, I) summed over the last axis:  sum_j -0.5 (z_j^2 + log 2 pi)."""
+    return (-0.5 * (z * z + LOG_2PI)).sum(axis=-1)
+
+
+# --------------------------------------------------------------- 2. the encoder q(z | x)
+def log_normal(z, mu, logvar):
+    """log N(z; mu, diag exp(logvar)), summed over the last axis:
+
+        sum_j  -0.5 ((z_j - mu_j)^2 / exp(logvar_j) + logvar_j + log 2 pi)
+    """
+    diff = z - mu
+    return (-0.5 * (diff * diff * mg.exp(-logvar) + logvar + LOG_2PI)).sum(axis=-1)
+
+
+# ------------------------------------------------------------- 3. the reparameterisation
 def reparameterize(mu, logvar, eps):
     """z = mu + sigma * eps with sigma = exp(logvar / 2)  -- NOT exp(logvar).
 
@@ -65,63 +85,14 @@ def reparameterize(mu, logvar, eps):
     return mu + sigma * eps
 
 
-def log_normal(z, mu, logvar):
-    """log N(z; mu, diag exp(logvar)), summed over the last axis:
+# ------------------------------------------- 4. the decoder p(x | z), and the shared base
+class _LatentVariableModel(nn.Module, abc.ABC):
+    """What the VAE and the autoencoder share: an encoder, a decoder, a likelihood, and
+    images of shape ``x_shape`` ((784,) for MLPs, (1, 28, 28) for conv nets).
 
-        sum_j  -0.5 ((z_j - mu_j)^2 / exp(logvar_j) + logvar_j + log 2 pi)
+    A subclass says what "the latent code of x" is (:meth:`latent`); reconstructions and
+    the codes of many images (:meth:`reconstruct`, :meth:`latent_means`) follow from it.
     """
-    diff = z - mu
-    return (-0.5 * (diff * diff * mg.exp(-logvar) + logvar + LOG_2PI)).sum(axis=-1)
-
-
-def log_standard_normal(z):
-    """log N(z; 0, I) summed over the last axis:  sum_j -0.5 (z_j^2 + log 2 pi)."""
-    return (-0.5 * (z * z + LOG_2PI)).sum(axis=-1)
-
-
-@dataclass
-class ELBO:
-    """The terms of one ELBO evaluation, each a Tensor (part of the graph).
-
-    reconstruction  (N,)  -log p(x | z), z ~ q(z | x) one sample   [nats per image]
-    kl              (N,)  KL(q(z | x) || p(z)), analytic            [nats per image]
-    loss            ()    mean over the batch of reconstruction + beta * kl: the
-                          number to call backward() on
-    """
-
-    reconstruction: mg.Tensor
-    kl: mg.Tensor
-    loss: mg.Tensor
-    beta: float = 1.0
-
-    @property
-    def elbo(self):
-        """(N,) the bound itself, -(reconstruction + kl), whatever beta was used."""
-        return -(self.reconstruction + self.kl)
-
-    def summary(self) -> dict:
-        """Batch means as floats: loss, elbo, reconstruction, kl (nats per image)."""
-        rec = float(self.reconstruction.data.mean())
-        kl = float(self.kl.data.mean())
-        return {"loss": float(self.loss.item()), "elbo": -(rec + kl), "reconstruction": rec, "kl": kl}
-
-
-@contextlib.contextmanager
-def evaluating(module):
-    """Eval mode (batch norm uses running statistics) and no graph, restored afterwards."""
-    was_training = module.training
-    module.eval()
-    try:
-        with mg.no_grad():
-            yield module
-    finally:
-        module.train(was_training)
-
-
-# ------------------------------------------------------------------------- shared base
-class _LatentVariableModel(nn.Module):
-    """What the autoencoder and the VAE share: an encoder, a decoder, a likelihood, and
-    images of shape ``x_shape`` ((784,) for MLPs, (1, 28, 28) for conv nets)."""
 
     def __init__(self, encoder, decoder, latent_dim, x_shape, likelihood, sigma=None):
         super().__init__()
@@ -159,6 +130,15 @@ class _LatentVariableModel(nn.Module):
             x = x.reshape((len(x),) + self.x_shape)
         return x
 
+    def noise(self, *shape):
+        """Standard normal noise of the model's dtype and device (seeded by mg.manual_seed):
+        draws from the prior N(0, I), and the eps of the reparameterisation."""
+        return mg.randn(*shape, dtype=self.dtype, device=self.device)
+
+    @abc.abstractmethod
+    def latent(self, x, sample=False):
+        """The latent code of images x, shape (N, latent_dim) (a draw when ``sample``)."""
+
     def decode(self, z):
         """Parameters of p(x | z) (logits or means) of shape (..., *x_shape) for z (..., d).
 
@@ -176,71 +156,62 @@ class _LatentVariableModel(nn.Module):
         """log p(x | z) per image (nats), from the decoder's output for z."""
         return self.likelihood.log_prob(x, params, self.event_ndim)
 
-    def noise(self, *shape):
-        """Standard normal noise of the model's dtype and device (seeded by mg.manual_seed)."""
-        return mg.randn(*shape, dtype=self.dtype, device=self.device)
-
     def generate(self, n, mean=True):
         """Decode n draws from the prior N(0, I): the pixel means (or a sample of p(x|z))."""
         with evaluating(self):
             params = self.decode(self.noise(n, self.latent_dim))
             return self.likelihood.mean(params) if mean else self.likelihood.sample(params)
 
-
-# --------------------------------------------------------------------------- autoencoder
-class Autoencoder(_LatentVariableModel):
-    """The deterministic autoencoder: z = enc(x), loss = -log p(x | dec(z)) per image.
-
-    With the Bernoulli likelihood that loss is binary cross-entropy summed over pixels;
-    with a fixed-sigma Gaussian it is the squared error (scaled).  No prior, no KL: the
-    codes go wherever reconstruction likes them.
-    """
-
-    @classmethod
-    def mlp(cls, latent_dim=20, hidden=400, x_dim=784, likelihood="bernoulli", sigma=None, depth=1):
-        return cls(mlp_encoder(x_dim, hidden, latent_dim, depth=depth),
-                   mlp_decoder(latent_dim, hidden, x_dim, depth=depth),
-                   latent_dim, (x_dim,), likelihood, sigma)
-
-    @classmethod
-    def conv(cls, latent_dim=20, channels=32, likelihood="bernoulli", sigma=None, batch_norm=True):
-        return cls(conv_encoder(latent_dim, channels, batch_norm=batch_norm),
-                   conv_decoder(latent_dim, channels, batch_norm=batch_norm),
-                   latent_dim, (1, 28, 28), likelihood, sigma)
-
-    def encode(self, x):
-        """The code z = enc(x), shape (N, latent_dim)."""
-        return self.encoder(self.prepare(x))
-
-    def reconstruction_loss(self, x):
-        """-log p(x | dec(enc(x))) per image, shape (N,), in nats."""
-        x = self.prepare(x)
-        return -self.log_px_given_z(x, self.decode(self.encoder(x)))
-
-    def loss(self, x, **unused):
-        """(scalar loss to minimise, dict of floats to log)."""
-        rec = self.reconstruction_loss(x)
-        loss = rec.mean()
-        return loss, {"loss": float(loss.item()), "reconstruction": float(loss.item())}
-
-    def reconstruct(self, x):
-        """Pixel means of dec(enc(x)), shape (N, *x_shape)."""
+    def reconstruct(self, x, sample_z=False):
+        """Pixel means of p(x | z) at the latent code of x (a sampled one with
+        ``sample_z``), shape (N, *x_shape); eval mode, no graph."""
         with evaluating(self):
-            return self.likelihood.mean(self.decode(self.encode(x)))
+            return self.likelihood.mean(self.decode(self.latent(x, sample=sample_z)))
 
     def latent_means(self, x, batch_size=1000):
-        """Codes of many images as a NumPy array (N, latent_dim)."""
+        """The latent codes of many images as a NumPy array (N, latent_dim): the
+        representation (the VAE's mu(x), the autoencoder's enc(x))."""
         with evaluating(self):
-            return np.concatenate([self.encode(x[i:i + batch_size]).numpy()
+            return np.concatenate([self.latent(x[i:i + batch_size]).numpy()
                                    for i in range(0, len(x), batch_size)])
 
 
-# ----------------------------------------------------------------------------------- VAE
+# ------------------------------- 5. the ELBO's terms, and the VAE (its methods follow 2-6)
+@dataclass
+class ELBO:
+    """The terms of one ELBO evaluation, each a Tensor (part of the graph).
+
+    reconstruction  (N,)  -log p(x | z), z ~ q(z | x) one sample   [nats per image]
+    kl              (N,)  KL(q(z | x) || p(z)), analytic            [nats per image]
+    loss            ()    mean over the batch of reconstruction + beta * kl: the
+                          number to call backward() on
+    """
+
+    reconstruction: mg.Tensor
+    kl: mg.Tensor
+    loss: mg.Tensor
+    beta: float = 1.0
+
+    @property
+    def elbo(self):
+        """(N,) the bound itself, -(reconstruction + kl), whatever beta was used."""
+        return -(self.reconstruction + self.kl)
+
+    def summary(self) -> dict:
+        """Batch means as floats: loss, elbo, reconstruction, kl (nats per image)."""
+        rec = float(self.reconstruction.data.mean())
+        kl = float(self.kl.data.mean())
+        return {"loss": float(self.loss.item()), "elbo": -(rec + kl), "reconstruction": rec, "kl": kl}
+
+
 class VAE(_LatentVariableModel):
     """Variational autoencoder with a Gaussian encoder and a Bernoulli or Gaussian decoder.
 
     The encoder outputs 2 * latent_dim numbers per image: mu, then logvar.  ``beta``
     weights the KL in ``loss`` / ``elbo(...).loss`` (beta-VAE; 1 is the plain ELBO).
+    The methods follow the lecture: (1) the prior is ``noise`` / ``generate``, (2)
+    :meth:`encode`, (3) :meth:`sample_posterior`, (4) :meth:`decode`, (5) :meth:`elbo`,
+    (6) :meth:`log_importance_weight`, :meth:`iwae_bound`.
 
         model = VAE.mlp(latent_dim=20)              # 784-400-20, Bernoulli decoder
         terms = model.elbo(x)                       # x: binary images (N, 784)
@@ -269,14 +240,26 @@ class VAE(_LatentVariableModel):
                    conv_decoder(latent_dim, channels, batch_norm=batch_norm),
                    latent_dim, (1, 28, 28), likelihood, beta, sigma)
 
-    # -- q(z | x) -----------------------------------------------------------------------
+    # -- 2. q(z | x) ------------------------------------------------------------------------
     def encode(self, x):
         """(mu, logvar) of q(z | x), each (N, latent_dim)."""
         h = self.encoder(self.prepare(x))
         d = self.latent_dim
         return h[:, :d], h[:, d:]
 
-    # -- the ELBO -------------------------------------------------------------------------
+    # -- 3. z ~ q(z | x) ----------------------------------------------------------------------
+    def sample_posterior(self, mu, logvar, k=None):
+        """z ~ q(z | x) by the reparameterisation with fresh noise: (N, d), or (k, N, d)
+        for k samples per image."""
+        shape = mu.shape if k is None else (k,) + mu.shape
+        return reparameterize(mu, logvar, self.noise(*shape))
+
+    def latent(self, x, sample=False):
+        """mu(x), or a draw z ~ q(z | x) when ``sample``; (N, latent_dim)."""
+        mu, logvar = self.encode(x)
+        return self.sample_posterior(mu, logvar) if sample else mu
+
+    # -- 5. the ELBO -------------------------------------------------------------------------
     def elbo(self, x, beta=None, eps=None):
         """One-sample ELBO with the analytic KL, as an :class:`ELBO` of Tensors.
 
@@ -294,11 +277,14 @@ class VAE(_LatentVariableModel):
         loss = (reconstruction + beta * kl).mean()
         return ELBO(reconstruction, kl, loss, beta)
 
-    # -- importance weights ---------------------------------------------------------------
-    def _log_weights(self, x, mu, logvar, eps):
-        """log w = log p(x | z) + log p(z) - log q(z | x) for z = mu + sigma * eps, eps (K, N, d)."""
-        z = reparameterize(mu, logvar, eps)                       # (K, N, d)
-        log_px_z = self.log_px_given_z(x, self.decode(z))         # x (N, ...) broadcasts: (K, N)
+    # -- 6. importance weights and the IWAE bound ----------------------------------------------
+    def log_importance_weight(self, x, z, mu, logvar):
+        """log w = log p(x | z) + log p(z) - log q(z | x) of latents z, per image.
+
+        z is (N, d) or (K, N, d) (K per image; x (N, ...) broadcasts), mu and logvar
+        (N, d) those of q(z | x).  Returns (N,) or (K, N), a graph.
+        """
+        log_px_z = self.log_px_given_z(x, self.decode(z))
         return log_px_z + log_standard_normal(z) - log_normal(z, mu, logvar)
 
     def log_weights(self, x, k, eps=None):
@@ -309,7 +295,7 @@ class VAE(_LatentVariableModel):
             eps = self.noise(k, *mu.shape)
         elif eps.shape != (k,) + mu.shape:
             raise ValueError(f"eps must have shape {(k,) + mu.shape}, got {eps.shape}")
-        return self._log_weights(x, mu, logvar, eps)
+        return self.log_importance_weight(x, reparameterize(mu, logvar, eps), mu, logvar)
 
     def iwae_bound(self, x, k, eps=None):
         """(N,) the importance-weighted bound L_K = logsumexp_k(log w_k) - log K (a graph)."""
@@ -333,63 +319,58 @@ class VAE(_LatentVariableModel):
             return loss, {"loss": float(loss.item()), f"iwae{k}": -float(loss.item())}
         raise ValueError(f"objective must be 'elbo' or 'iwae', got {objective!r}")
 
-    # -- evaluation (NumPy out, no graph, eval mode) ---------------------------------------
+    # -- measuring many images (NumPy out, no graph, eval mode): see .evaluation -------------
     def evaluate_elbo(self, x, batch_size=500, samples=1) -> dict:
-        """Per-image ELBO terms of many images as NumPy arrays (N,), in nats:
-        'reconstruction', 'kl', 'elbo' (the reconstruction averaged over ``samples`` draws)."""
-        rec, kl = [], []
-        with evaluating(self):
-            for start in range(0, len(x), batch_size):
-                xb = self.prepare(x[start:start + batch_size])
-                terms = [self.elbo(xb) for _ in range(samples)]
-                rec.append(np.mean([t.reconstruction.numpy() for t in terms], axis=0))
-                kl.append(terms[0].kl.numpy())
-        rec = np.concatenate(rec).astype(np.float64)
-        kl = np.concatenate(kl).astype(np.float64)
-        return {"reconstruction": rec, "kl": kl, "elbo": -(rec + kl)}
+        """Per-image 'reconstruction', 'kl', 'elbo' as NumPy arrays (N,), in nats:
+        :func:`minigen.models.vae.evaluation.evaluate_elbo`."""
+        return evaluation.evaluate_elbo(self, x, batch_size=batch_size, samples=samples)
 
     def log_likelihood(self, x, k=1000, batch_size=100, chunk_rows=2000):
-        """Importance-sampled estimate of log p(x) per image, a NumPy array (N,) in nats:
+        """Importance-sampled log p(x) per image, NumPy (N,), in nats:
+        :func:`minigen.models.vae.evaluation.log_likelihood`."""
+        return evaluation.log_likelihood(self, x, k=k, batch_size=batch_size,
+                                         chunk_rows=chunk_rows)
 
-            log p(x) ~= logsumexp_k log w_k - log K,   z_k ~ q(z | x),  k = 1..K
 
-        (the IWAE bound L_K: below log p(x) on average, converging to it as K grows).
-        Memory: images go ``batch_size`` at a time and their K samples in chunks of at
-        most ``chunk_rows`` decoder rows (samples x images), so K = 5000 needs no more
-        memory than K = 100; only the (K, batch) log weights are kept, in float64.
-        (Chunks of 2000 rows also took ~13% less CPU time than 20,000 here: smaller
-        arrays sit better in the CPU caches.)
-        """
-        if k < 1:
-            raise ValueError(f"k must be at least 1, got {k}")
-        estimates = []
-        with evaluating(self):
-            for start in range(0, len(x), batch_size):
-                xb = self.prepare(x[start:start + batch_size])
-                mu, logvar = self.encode(xb)              # encode once, sample K times
-                per_chunk = max(1, chunk_rows // len(xb))
-                chunks, done = [], 0
-                while done < k:
-                    c = min(per_chunk, k - done)
-                    lw = self._log_weights(xb, mu, logvar, self.noise(c, *mu.shape))
-                    chunks.append(lw.numpy().astype(np.float64))
-                    done += c
-                log_w = np.concatenate(chunks, axis=0)    # (K, batch), float64
-                # logsumexp_k(log w_k) - log K, computed stably: log weights of -250 would
-                # underflow exp(), so the largest one is taken out first
-                top = log_w.max(axis=0)
-                estimates.append(top + np.log(np.exp(log_w - top).mean(axis=0)))
-        return np.concatenate(estimates)
+# ------------------------------------------------------------------ the autoencoder
+class Autoencoder(_LatentVariableModel):
+    """The deterministic autoencoder: z = enc(x), loss = -log p(x | dec(z)) per image.
 
-    def latent_means(self, x, batch_size=1000):
-        """mu(x) of many images as a NumPy array (N, latent_dim): the representation."""
-        with evaluating(self):
-            return np.concatenate([self.encode(x[i:i + batch_size])[0].numpy()
-                                   for i in range(0, len(x), batch_size)])
+    With the Bernoulli likelihood that loss is binary cross-entropy summed over pixels;
+    with a fixed-sigma Gaussian it is the squared error (scaled).  No prior, no KL: the
+    codes go wherever reconstruction likes them.
+    """
 
-    def reconstruct(self, x, sample_z=False):
-        """Pixel means of p(x | z) at z = mu(x) (or a sampled z), shape (N, *x_shape)."""
-        with evaluating(self):
-            mu, logvar = self.encode(x)
-            z = reparameterize(mu, logvar, self.noise(*mu.shape)) if sample_z else mu
-            return self.likelihood.mean(self.decode(z))
+    @classmethod
+    def mlp(cls, latent_dim=20, hidden=400, x_dim=784, likelihood="bernoulli", sigma=None, depth=1):
+        return cls(mlp_encoder(x_dim, hidden, latent_dim, depth=depth),
+                   mlp_decoder(latent_dim, hidden, x_dim, depth=depth),
+                   latent_dim, (x_dim,), likelihood, sigma)
+
+    @classmethod
+    def conv(cls, latent_dim=20, channels=32, likelihood="bernoulli", sigma=None, batch_norm=True):
+        return cls(conv_encoder(latent_dim, channels, batch_norm=batch_norm),
+                   conv_decoder(latent_dim, channels, batch_norm=batch_norm),
+                   latent_dim, (1, 28, 28), likelihood, sigma)
+
+    def encode(self, x):
+        """The code z = enc(x), shape (N, latent_dim)."""
+        return self.encoder(self.prepare(x))
+
+    def latent(self, x, sample=False):
+        """The code enc(x); an autoencoder has no q(z | x) to sample from."""
+        if sample:
+            raise ValueError("an Autoencoder's code is deterministic: there is no q(z | x) "
+                             "to sample (sample_z / sample needs a VAE)")
+        return self.encode(x)
+
+    def reconstruction_loss(self, x):
+        """-log p(x | dec(enc(x))) per image, shape (N,), in nats."""
+        x = self.prepare(x)
+        return -self.log_px_given_z(x, self.decode(self.encoder(x)))
+
+    def loss(self, x, **unused):
+        """(scalar loss to minimise, dict of floats to log)."""
+        rec = self.reconstruction_loss(x)
+        loss = rec.mean()
+        return loss, {"loss": float(loss.item()), "reconstruction": float(loss.item())}

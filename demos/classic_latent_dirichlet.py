@@ -1,6 +1,6 @@
 """Latent Dirichlet Allocation finds the ten bar topics of the synthetic "bars" corpus (L6.2).
 
-    python demos/classic_lda.py [--out out/classic/lda] [--seed 0] [--n-docs 500]
+    python demos/classic_latent_dirichlet.py [--out out/classic/latent_dirichlet] [--seed 0] [--n-docs 500]
 
 The vocabulary is the 25 pixels of a 5x5 grid; the ten true topics are its five rows and
 five columns (each uniform over its 5 words). Every document mixes a few bars
@@ -37,7 +37,7 @@ def image_row(axes, images, titles, cmap="viridis"):
 
 
 def build_parser():
-    p = parser(__doc__.splitlines()[0], out="out/classic/lda")
+    p = parser(__doc__.splitlines()[0], out="out/classic/latent_dirichlet")
     p.add_argument("--n-docs", type=positive_int_arg, default=500, help="training documents")
     p.add_argument("--doc-length", type=positive_int_arg, default=100, help="words per document")
     p.add_argument("--n-init", type=positive_int_arg, default=3, help="variational EM restarts (best ELBO kept)")

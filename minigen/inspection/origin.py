@@ -3,7 +3,7 @@
 The engine normally records nothing about where a node of the graph came from: that
 would cost a walk over the Python call stack for every operation. Inside
 
-    with minigen.inspect.record():
+    with minigen.inspection.record():
         loss = model(x) ...
 
 (and inside `detect_anomaly()`, which turns recording on) every new node gets an

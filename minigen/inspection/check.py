@@ -25,7 +25,7 @@ import numpy as np
 
 from minigen import backend
 from minigen.autograd import grad
-from minigen.inspect.trace import backward_order, describe, leaves_of, name_map, shape_text
+from minigen.inspection.trace import backward_order, describe, leaves_of, name_map, shape_text
 
 
 class Row:

@@ -24,18 +24,18 @@ A graph of thousands of nodes is summarised: the first and last rows, then one l
 per kind of op (count, median and largest gradient norm) and the nodes whose gradient
 is zero or not finite.
 """
-import heapq
 import sys
 import weakref
 
 import numpy as np
 
 from minigen import backend
+from minigen import autograd
 from minigen.autograd import GraphFreedError
-from minigen.inspect.origin import origin_of
+from minigen.inspection.origin import origin_of
 
 # Attributes every node has; the others (axis, slope, exponent, ...) describe the op.
-_ENGINE_ATTRS = {"inputs", "outputs", "output_meta", "generation", "origin"}
+_ENGINE_ATTRS = {"inputs", "outputs", "output_meta", "generation", "origin", "saved"}
 
 
 # ------------------------------------------------------------------ small helpers
@@ -121,30 +121,21 @@ class LeafRecord:
 
 # ------------------------------------------------------------------ the graph walk
 def backward_order(roots):
-    """The nodes reachable from `roots`, in the order `run_backward` visits them.
-
-    Same rule as the walk: a heap on decreasing generation, ties in the order nodes
-    were first scheduled, an input's creator scheduled when the input needs a gradient.
-    """
-    heap, queued, order = [], set(), []
-
-    def schedule(node):
-        if node is not None and id(node) not in queued:
-            queued.add(id(node))
-            heapq.heappush(heap, (-node.generation, len(queued), node))
-
+    """The nodes reachable from `roots`, in the order `run_backward` visits them: the
+    walk's own `Schedule`, an input's creator scheduled when the input needs a gradient."""
+    schedule, order = autograd.Schedule(), []
     for root in roots:
-        schedule(root.creator)
-    while heap:
-        node = heapq.heappop(heap)[2]
+        schedule.push(root.creator)
+    while schedule.heap:
+        node = schedule.heap[0][2]
         if node.inputs is None:
             raise GraphFreedError(
                 f"trace: the graph through {node.name} was already freed by a backward pass; "
                 "call trace(loss) before loss.backward() (or pass retain_graph=True to it)")
-        order.append(node)
+        order.append(schedule.pop())
         for x in node.inputs:
             if x.requires_grad:
-                schedule(x.creator)
+                schedule.push(x.creator)
     return order
 
 
@@ -269,7 +260,7 @@ class Trace:
                 notes.append(f"{len(zero)} node(s) pass an all-zero gradient, first #{zero[0].index} "
                              f"{zero[0].op} at {zero[0].line}")
         if any(r.line == "?" for r in self.nodes):
-            notes.append("created at '?': build the graph inside `with minigen.inspect.record():` "
+            notes.append("created at '?': build the graph inside `with minigen.inspection.record():` "
                          "to see the line of each node")
         if any(r.made_by_backward for r in self.nodes):
             notes.append("ops marked * were built by a backward pass (create_graph=True)")

@@ -20,7 +20,7 @@ the forward graph together with the graph that backward built: that is what a
 gradient of a gradient (a gradient penalty, an HVP) differentiates through.
 
 Which nodes a backward built is known when they were made inside
-`minigen.inspect.record()`; `to_dot(..., backward=True)` records its own differentiation.
+`minigen.inspection.record()`; `to_dot(..., backward=True)` records its own differentiation.
 The DOT file is always written; the PNG needs the Graphviz program `dot`
 (`apt-get install graphviz`), and the message says when it was not found.
 """
@@ -29,8 +29,8 @@ import shutil
 import subprocess
 
 from minigen import autograd
-from minigen.inspect.origin import origin_of, record
-from minigen.inspect.trace import backward_order, describe, leaves_of, name_map, shape_text
+from minigen.inspection.origin import origin_of, record
+from minigen.inspection.trace import backward_order, describe, leaves_of, name_map, shape_text
 
 _FORWARD = 'shape=box, style="rounded,filled", fillcolor="#dbe9f6"'
 _BACKWARD = 'shape=box, style="rounded,filled", fillcolor="#fde0c5"'

@@ -23,6 +23,7 @@ import textwrap
 import numpy as np
 
 import minigen
+from minigen import autograd
 from minigen.autograd import grad
 from minigen.function import Function
 from minigen.gradcheck import gradcheck, gradgradcheck
@@ -48,16 +49,8 @@ def op_classes():
 
 def classes_in_graph(outputs):
     """The Function classes of the graph behind `outputs`, inputs first (by generation)."""
-    seen, stack, nodes = set(), [y.creator for y in outputs if y.creator is not None], []
-    while stack:
-        node = stack.pop()
-        if id(node) in seen:
-            continue
-        seen.add(id(node))
-        nodes.append(node)
-        stack.extend(x.creator for x in node.inputs if x.creator is not None)
     ordered = []
-    for node in sorted(nodes, key=lambda n: n.generation):
+    for node in sorted(autograd.graph_nodes(outputs), key=lambda n: n.generation):
         if type(node) not in ordered:
             ordered.append(type(node))
     return ordered

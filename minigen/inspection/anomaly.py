@@ -4,7 +4,7 @@ A NaN deep inside training usually shows up many steps and hundreds of ops after
 op that made it (a log of 0, a division by 0, a sqrt's infinite slope at 0), when the
 loss is already NaN and every gradient with it. Inside
 
-    with minigen.inspect.detect_anomaly():
+    with minigen.inspection.detect_anomaly():
         loss = model(x) ...
         loss.backward()
 
@@ -21,7 +21,7 @@ is reported where it first enters the graph ("input 0 of Mul already holds nan")
 import contextlib
 
 from minigen import autograd, backend
-from minigen.inspect import origin as _origin
+from minigen.inspection import origin as _origin
 
 # Likely causes, per op, to put in the message (students meet these again and again).
 _HINTS = {
