@@ -1,10 +1,12 @@
 """Every GAN demo runs end to end at a tiny size and writes what it says it writes."""
 import json
 import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
-from demo_helpers import load_demo, run_demo
+from demo_helpers import ROOT, load_demo, run_demo
 
 def printed_files(stdout, suffixes=(".png", ".gif")):
     paths = [line.split()[-1] for line in stdout.splitlines() if line.strip().endswith(suffixes)]
