@@ -36,7 +36,7 @@ from minigen.data import DataLoader                                     # noqa: 
 from minigen.models.gan import (LOSSES, GANTrainer, checked_resume, dcgan_discriminator,  # noqa: E402
                                 dcgan_generator, dcgan_init_, loss_settings, make_optimizer)
 from minigen.models.vae import load_fashion_mnist, sample_metrics       # noqa: E402
-from minigen.train import (Loop, arg_parser, non_negative_float_arg, non_negative_int_arg,  # noqa: E402
+from minigen.train import (Loop, arg_parser, non_negative_float_arg,  # noqa: E402
                            positive_float_arg, positive_int_arg, write_results)
 
 LOSS_DEFAULTS = {

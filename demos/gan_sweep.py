@@ -1,6 +1,6 @@
 """How sensitive is a GAN to its hyperparameters?  A sweep on the 25-Gaussian grid.
 
-    python demos/gan_sweep.py                              # WGAN-GP, 2 x 3 x 2 cells, ~10 min
+    python demos/gan_sweep.py                              # WGAN-GP, 2 x 3 x 2 cells (28 min on a loaded 2-core VM)
     python demos/gan_sweep.py --loss nonsaturating --n-critic 1 2
     python demos/gan_sweep.py --lr 1e-4 3e-4 1e-3 --beta1 0 0.5 0.9 --n-critic 1 5 --steps 2000
 

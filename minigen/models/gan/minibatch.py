@@ -12,7 +12,10 @@ several samples (``--minibatch`` of ``demos/gan_toy.py``):
 ``stddev``  minibatch standard deviation (Karras et al. 2018): ``nn.MinibatchStdDev``
             appends the average spread of the features over groups of 4 samples
 ``pack2``   PacGAN (Lin et al. 2018): D takes m = 2 (or 4) samples concatenated into
-``pack4``   one input and gives one verdict for the m of them (``ToyDiscriminator(pack=m)``)
+``pack4``   one input and gives one verdict for the m of them (``ToyDiscriminator(pack=m)``);
+            with ``pack_after=k`` (``--pack-after k``) the m samples are joined after k
+            shared per-sample layers instead of at the input -- on the 25-Gaussian grid
+            a D packed at the input does not learn (see ``toy.py``)
 ==========  =======================================================================
 
     D = toy_discriminator("pack4", hidden=256)

@@ -11,10 +11,11 @@ Two hooks let a discriminator look at *several* samples at once (GANs part 2):
 * ``pack=m`` (PacGAN, Lin et al. 2018): m samples are concatenated into one input of
   2m numbers, so D judges m samples jointly and N' = N / m (N must be a multiple of m).
   ``pack_after=k`` packs after D's first k hidden layers instead of at the input: the
-  same k layers describe each sample, then the m descriptions are concatenated.  On
-  the 25-Gaussian grid (σ = 0.05) a D packed at the input learns nothing in thousands
-  of steps -- real vs real + N(0, 0.3²) noise stays at chance -- while packed after two
-  shared layers it tells them apart (the README's mode table measures both);
+  same k layers describe each sample, then the m descriptions are concatenated.  Why:
+  on the 25-Gaussian grid (σ = 0.05) a 3 x 128 D packed by 4 at the input still sits at
+  chance after 2,000 Adam steps of telling real samples from real + N(0, 0.3²) noise
+  (loss 1.384; 2 log 2 = 1.386), unpacked it reaches 0.72, packed after two shared
+  layers 1.02 (README, "Beyond DCGAN");
 * ``minibatch=factory``: ``factory(width) -> (layer, new_width)``; the layer is put after
   the last hidden layer and maps the batch's features (N', width) -> (N', new_width),
   e.g. minibatch discrimination or a minibatch-stddev feature.

@@ -22,6 +22,7 @@ import numpy as np
 import minigen as mg
 from minigen.data import DataLoader, toy_2d
 from minigen.metrics import mode_stats
+from minigen.train import Loop
 
 from .minibatch import discriminator_options
 from .toy import ToyDiscriminator, ToyGenerator
@@ -49,7 +50,7 @@ PROTOCOL = {"samples": 2500, "min_count": 20, "n_sigma": 3,
 class ToyRun:
     """What :func:`train_toy` gives back."""
     trainer: GANTrainer
-    loop: mg.train.Loop
+    loop: Loop
     dist: object              # the toy (minigen.data.toy_2d)
     settings: dict            # the loss settings used
     samples: np.ndarray       # (n_samples, 2) float32 of the final (EMA) G
@@ -110,7 +111,7 @@ def train_toy(data="25gaussians", loss="wgan-gp", minibatch="none", *, steps=200
     with tempfile.TemporaryDirectory() as scratch:
         loop_args = {} if args is not None else {"out": scratch, "checkpoint_every": 0,
                                                  "progress": progress}
-        loop = mg.train.Loop(loader, args, steps=steps, state=trainer.state(),
+        loop = Loop(loader, args, steps=steps, state=trainer.state(),
                              desc=f"{loss} {data}", **loop_args)
         for real in checked_resume(loop):
             loop.log(**trainer.step(real))
