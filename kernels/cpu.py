@@ -89,7 +89,11 @@ def _loop(par, ser, work):
 # copied (``swap01``), cheaper than a channels-last transpose of single values, and
 # both backward products read it. The forward's layout pass back to NCHW also adds the
 # bias and applies a fused (leaky) ReLU. The forward's column matrix can be kept for
-# the grad-weight product (keep_columns): no second im2col then.
+# the grad-weight product (keep_columns): no second im2col then. Big column matrices
+# are built a run of images at a time (COLUMN_CHUNK_BYTES), each run's product writing
+# its own rows of the result (grad-weight: summing the runs' products), so no call holds
+# more than one chunk of columns. Stride-1 layers with O <= C compute the grad-input as
+# the convolution of gy with the flipped weight (_Conv.adjoint_as_conv): no col2im.
 
 _TILE = 32      # pixels per task of the layout kernels: C rows x 32 pixels stay in L1
 
@@ -180,26 +184,30 @@ def to_channels_first(yh, shape, bias=None, slope=NO_ACT):
 @njit(inline="always", cache=True)
 def _im2col_task(xh, geom, cols, t):
     """cols[g, n, i, j, p, q, c] = xh[n, i*sh - ph + p*dh, j*sw - pw + q*dw, g*Cg + c], 0 outside,
-    for one output row: task t = (g, n, i). xh: (N, H, W, C); cols: (G, N, Ho, Wo, kh, kw, Cg)."""
+    for one output row: task t = (g, n, i). xh: (N, H, W, C); cols: (G, N, Ho, Wo, kh, kw, Cg).
+
+    Indexes the task's own views (dst: one output row, src: one image) in plain loops:
+    slice copies of the Cg values cost a view each (~3x slower for 16 channels here,
+    ~2x for 32), and 7-index addressing in the inner loop kept LLVM from vectorising it."""
     kh, kw, sh, sw, ph, pw, dh, dw, Ho, Wo = geom
     N, H, W, C = xh.shape
     Cg = cols.shape[6]
     g, n, i = t // (N * Ho), (t // Ho) % N, t % Ho
     c0 = g * Cg
+    dst = cols[g, n, i]                      # (Wo, kh, kw, Cg)
+    src = xh[n]                              # (H, W, C)
     for j in range(Wo):
         for p in range(kh):
             h = in_coord(i, p, sh, ph, dh)
+            row_inside = 0 <= h < H
             for q in range(kw):
                 v = in_coord(j, q, sw, pw, dw)
-                inside = 0 <= h < H and 0 <= v < W
-                if Cg >= 8:                 # long runs: vectorised slice copies
-                    if inside:
-                        cols[g, n, i, j, p, q, :] = xh[n, h, v, c0:c0 + Cg]
-                    else:
-                        cols[g, n, i, j, p, q, :] = 0
-                else:                       # short runs: plain loops (no slice overhead)
+                if row_inside and 0 <= v < W:
                     for c in range(Cg):
-                        cols[g, n, i, j, p, q, c] = xh[n, h, v, c0 + c] if inside else 0
+                        dst[j, p, q, c] = src[h, v, c0 + c]
+                else:
+                    for c in range(Cg):
+                        dst[j, p, q, c] = 0
 
 
 @njit(parallel=True, cache=True)
@@ -434,8 +442,28 @@ class _Conv:
         self.L = Ho * Wo                             # output pixels of one image
         self.M = self.N * self.L                     # output pixels in the whole batch
         self.K = self.kh * self.kw * self.Cg         # length of one column
+        self.M_in = self.N * self.H * self.W         # input pixels in the whole batch
         self.geom = (self.kh, self.kw, stride[0], stride[1], padding[0], padding[1],
                      dilation[0], dilation[1], Ho, Wo)
+
+    @property
+    def adjoint_as_conv(self):
+        """Stride 1 with padding p <= d*(k-1): the grad-input is the "full" convolution of gy
+        with the flipped, transposed weight (padding d*(k-1) - p), and its im2col costs
+        less than col2im's scattered sums when its columns are no longer (O <= C). Batch
+        64, 3x3, one thread here: 48->16 on 28x28 110 -> 41 ms, 16->16 28 -> 22 ms; but
+        16->32 on 14x14 6.5 -> 8.8 ms (gy has more channels than x), so not then."""
+        kh, kw, sh, sw, ph, pw, dh, dw = self.geom[:8]
+        return (sh == 1 and sw == 1 and ph <= dh * (kh - 1) and pw <= dw * (kw - 1)
+                and self.O <= self.C)
+
+    def adjoint_conv_args(self, w):
+        """(w_adj, padding, dilation) of that convolution: w_adj (C, Og, kh, kw),
+        w_adj[g*Cg + c, o, p, q] = w[g*Og + o, c, kh-1-p, kw-1-q]."""
+        kh, kw, sh, sw, ph, pw, dh, dw = self.geom[:8]
+        w5 = w.reshape(self.G, self.Og, self.Cg, kh, kw).transpose(0, 2, 1, 3, 4)[:, :, :, ::-1, ::-1]
+        w_adj = np.ascontiguousarray(w5).reshape(self.C, self.Og, kh, kw)
+        return w_adj, (dh * (kh - 1) - ph, dw * (kw - 1) - pw), (dh, dw)
 
     @property
     def per_image(self):
@@ -448,21 +476,45 @@ class _Conv:
         _loop(_gather_par, _gather_ser, patches.size)(self.per_group(x), self.patch_index(), patches)
         return patches
 
-    def cols(self, x):
-        """im2col of a C-contiguous x (N, C, H, W) as a stack of matrices (G, M, K)."""
-        N, C, H, W = x.shape
-        xh = to_channels_last(x).reshape(N, H, W, C)
-        cols = np.empty((self.G, N, self.Ho, self.Wo, self.kh, self.kw, self.Cg), dtype=x.dtype)
-        _loop(_im2col_par, _im2col_ser, cols.size)(xh, self.geom, cols)
-        return cols.reshape(self.G, self.M, self.K)
+    def channels_last(self, x):
+        return to_channels_last(x).reshape(self.N, self.H, self.W, self.C)
 
-    def col2im(self, gcols, bias):
-        """gcols (G, M, K) -> gx (N, C, H, W) (+ bias): _col2im into NHWC, then to NCHW."""
-        N, C, H, W = self.N, self.C, self.H, self.W
-        gxh = np.empty((N, H, W, C), dtype=gcols.dtype)
-        gcols7 = gcols.reshape(self.G, N, self.Ho, self.Wo, self.kh, self.kw, self.Cg)
-        _loop(_col2im_par, _col2im_ser, gcols.size)(gcols7, self.geom, gxh)
-        return to_channels_first(gxh.reshape(N * H * W, C), (N, C, H, W), bias)
+    @property
+    def pointwise(self):
+        """A 1x1 conv with stride 1, no padding and one group: its columns are x's
+        channels-last rows themselves (PixelCNN's and attention's 1x1 layers)."""
+        kh, kw, sh, sw, ph, pw = self.geom[:6]
+        return kh == kw == sh == sw == 1 and ph == pw == 0 and self.G == 1
+
+    def image_chunks(self, itemsize):
+        """(n0, n1) runs of images whose column matrix fits in COLUMN_CHUNK_BYTES (at
+        least one image each); one run for the whole batch when all of it fits."""
+        if self.pointwise:
+            return [(0, self.N)]                 # the columns are a view: nothing to build
+        per_image = self.G * self.L * self.K * itemsize
+        step = max(1, COLUMN_CHUNK_BYTES // max(per_image, 1))
+        return [(n0, min(n0 + step, self.N)) for n0 in range(0, self.N, step)]
+
+    def chunk_cols(self, xh, n0, n1, buf=None):
+        """im2col of images n0..n1 of xh (N, H, W, C): (G, (n1-n0)*L, K), written into the
+        front of the flat buffer buf when one is given (reused across chunks)."""
+        if self.pointwise:                       # 1x1, stride 1, no padding: cols = xh rows
+            return xh[n0:n1].reshape(1, (n1 - n0) * self.L, self.K)
+        shape = (self.G, n1 - n0, self.Ho, self.Wo, self.kh, self.kw, self.Cg)
+        size = self.G * (n1 - n0) * self.L * self.K
+        cols = np.empty(shape, xh.dtype) if buf is None else buf[:size].reshape(shape)
+        _loop(_im2col_par, _im2col_ser, size)(xh[n0:n1], self.geom, cols)
+        return cols.reshape(self.G, (n1 - n0) * self.L, self.K)
+
+    def rows(self, n0, n1):
+        """The rows (n, i, j) of images n0..n1 in an (M, .) matrix."""
+        return slice(n0 * self.L, n1 * self.L)
+
+    def chunk_buffer(self, chunks, dt):
+        """A flat buffer for the biggest chunk's columns, or None for a single chunk."""
+        if len(chunks) == 1:
+            return None
+        return np.empty(self.G * (chunks[0][1] - chunks[0][0]) * self.L * self.K, dt)
 
     def wr(self, w):
         """w (O, Cg, kh, kw) -> wr (G, Og, K): wr[g, o, (p, q, c)] = w[g*Og + o, c, p, q]."""
@@ -523,6 +575,14 @@ def _slope(negative_slope):
 KEEP_COLUMNS_MAX_BYTES = 4 * 2 ** 20
 
 
+# Column matrices are built this many bytes at a time (runs of whole images, at least
+# one): a U-Net layer 48->16 on 28x28 at batch 64 has 87 MB of columns, which made the
+# step's peak memory ~5x PyTorch's (its oneDNN kernels build none), and a fresh 87 MB
+# array is page-faulted in on every call. A chunk is built, used by its product and
+# overwritten by the next one. The products keep ~2.4k rows per chunk at K = 432.
+COLUMN_CHUNK_BYTES = 4 * 2 ** 20
+
+
 def conv2d_forward(x, w, stride=1, padding=0, dilation=1, groups=1, bias=None,
                    negative_slope=None, keep_columns=False):
     """y = act(conv2d(x, w) + bias); act is a (leaky) ReLU with negative_slope if given.
@@ -545,14 +605,20 @@ def conv2d_forward(x, w, stride=1, padding=0, dilation=1, groups=1, bias=None,
             y3 = y.reshape(cv.N, cv.O, cv.L)
             _loop(_bias_act_par, _bias_act_ser, y.size)(y3, bias, slope)
     else:
-        cols, wr = cv.cols(x), cv.wr(w)
+        xh, wr = cv.channels_last(x), cv.wr(w)
         yh = np.empty((cv.M, cv.O), dtype=dt)
-        for g in range(cv.G):                    # out=: BLAS writes straight into the block
-            np.matmul(cols[g], wr[g].T, out=yh[:, cv.group(g)])
+        chunks = cv.image_chunks(x.itemsize)
+        buf = cv.chunk_buffer(chunks, dt)
+        for n0, n1 in chunks:
+            cols, rows = cv.chunk_cols(xh, n0, n1, buf), cv.rows(n0, n1)
+            for g in range(cv.G):                # out=: BLAS writes straight into the block
+                np.matmul(cols[g], wr[g].T, out=yh[rows, cv.group(g)])
+        if len(chunks) > 1:
+            cols = None                          # only a whole column matrix can be kept
         y = to_channels_first(yh, (cv.N, cv.O, cv.Ho, cv.Wo), bias, slope)
     if not keep_columns:
         return y
-    return y, (cols if cols.nbytes <= KEEP_COLUMNS_MAX_BYTES else None)
+    return y, (cols if cols is not None and cols.nbytes <= KEEP_COLUMNS_MAX_BYTES else None)
 
 
 def conv2d_grad_input(gy, w, x_shape, stride=1, padding=0, dilation=1, groups=1, bias=None):
@@ -570,11 +636,21 @@ def conv2d_grad_input(gy, w, x_shape, stride=1, padding=0, dilation=1, groups=1,
         _loop(_scatter_par, _scatter_ser, gpatches.size)(
             gpatches, cv.patch_index(), bias, cv.per_group(gx))
         return gx
+    if cv.adjoint_as_conv:
+        w_adj, pad, dil = cv.adjoint_conv_args(w)
+        return conv2d_forward(gy, w_adj, 1, pad, dil, cv.G, bias)
     gyT, wr = cv.channel_major(gy), cv.wr(w)
-    gcols = np.empty((cv.G, cv.M, cv.K), dtype=dt)
-    for g in range(cv.G):
-        np.matmul(gyT[g].T, wr[g], out=gcols[g])
-    return cv.col2im(gcols, bias)
+    gxh = np.empty((cv.N, cv.H, cv.W, cv.C), dtype=dt)
+    chunks = cv.image_chunks(gy.itemsize)
+    buf = np.empty(cv.G * (chunks[0][1] - chunks[0][0]) * cv.L * cv.K, dt)
+    for n0, n1 in chunks:                        # col2im's task (n, h) reads image n only
+        rows, size = cv.rows(n0, n1), cv.G * (n1 - n0) * cv.L * cv.K
+        gcols = buf[:size].reshape(cv.G, (n1 - n0) * cv.L, cv.K)
+        for g in range(cv.G):
+            np.matmul(gyT[g][:, rows].T, wr[g], out=gcols[g])
+        gcols7 = gcols.reshape(cv.G, n1 - n0, cv.Ho, cv.Wo, cv.kh, cv.kw, cv.Cg)
+        _loop(_col2im_par, _col2im_ser, size)(gcols7, cv.geom, gxh[n0:n1])
+    return to_channels_first(gxh.reshape(cv.M_in, cv.C), (cv.N, cv.C, cv.H, cv.W), bias)
 
 
 def conv2d_grad_weight(x, gy, w_shape, stride=1, padding=0, dilation=1, groups=1, columns=None):
@@ -596,14 +672,23 @@ def conv2d_grad_weight(x, gy, w_shape, stride=1, padding=0, dilation=1, groups=1
             patches = columns
         per_image = np.matmul(gy.reshape(cv.N, cv.G, cv.Og, cv.L), patches.transpose(0, 1, 3, 2))
         return per_image.sum(axis=0).reshape(w_shape)             # (N, G, Og, K) -> (G, Og, K)
-    if columns is None:
-        columns = cv.cols(x)
-    else:
-        cv.check_columns(columns, dt)
     gyT = cv.channel_major(gy)
     gwrT = np.empty((cv.G, cv.K, cv.Og), dtype=dt)
-    for g in range(cv.G):
-        np.matmul(columns[g].T, gyT[g].T, out=gwrT[g])
+    if columns is not None:
+        cv.check_columns(columns, dt)
+        chunks = [(0, cv.N)]
+    else:
+        xh = cv.channels_last(x)
+        chunks = cv.image_chunks(x.itemsize)
+        buf = cv.chunk_buffer(chunks, dt)
+    for k, (n0, n1) in enumerate(chunks):        # gwrT = sum over chunks of their products
+        cols = columns if columns is not None else cv.chunk_cols(xh, n0, n1, buf)
+        rows = cv.rows(n0, n1)
+        for g in range(cv.G):
+            if k == 0:
+                np.matmul(cols[g].T, gyT[g][:, rows].T, out=gwrT[g])
+            else:
+                gwrT[g] += cols[g].T @ gyT[g][:, rows].T
     return cv.w_from_wr(gwrT.transpose(0, 2, 1))
 
 

@@ -1,4 +1,5 @@
-"""Normalisation: batch norm (kernels), layer / group / instance norm (engine ops), dropout.
+"""Normalisation: batch norm (kernels), group / instance norm (batch norm of the groups as
+rows), layer norm (engine ops), dropout.
 
 Batch norm in training mode normalises each channel with the statistics of the batch:
 
@@ -187,15 +188,26 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
 def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
     """y = (x - mean) / sqrt(var + eps) * weight + bias, statistics per sample and group of channels.
 
-    derivative: from the engine ops it is built of.
+    derivative: that of batch norm (BatchNorm, BatchNormGrad) on the (1, N*groups, -1)
+    view, then of the per-channel affine map.
 
     torch.nn.functional.group_norm: statistics over each group of C / num_groups channels."""
     n, c = input.shape[:2]
     if c % num_groups:
         raise ShapeError(f"group_norm: {c} channels are not divisible by num_groups={num_groups} "
                          f"at {user_line()}")
-    grouped = reshape(input, (n, num_groups, -1))
-    y = reshape(_normalize(grouped, (2,), eps), input.shape)
+    rows = reshape(input, (1, n * num_groups, -1))      # one row per (sample, group)
+    if rows.shape[2] >= 2:
+        # Training-mode batch norm of the rows, each row a "channel": the same statistics,
+        # in one kernel, keeping only x and two numbers a row for backward (the
+        # composition below kept ~3 full-size arrays per layer: 3x a U-Net's peak memory).
+        xp = backend.get_array_module(input.data)
+        ones = Tensor(xp.ones(rows.shape[1], dtype=input.dtype))
+        zeros = Tensor(xp.zeros(rows.shape[1], dtype=input.dtype))
+        y = BatchNorm(eps)(rows, ones, zeros)
+    else:                                               # one value a group: y = 0
+        y = _normalize(rows, (2,), eps)
+    y = reshape(y, input.shape)
     if weight is not None:
         y = y * _per_channel(weight, input.ndim)
     if bias is not None:
@@ -291,6 +303,10 @@ CASES = [
            reference=lambda x, w, b: _np_normalize(x, (1,)) * w + b),
     OpCase("group_norm", lambda x, w, b: group_norm(x, 2, w, b), [(2, 4, 2, 2), (4,), (4,)],
            reference=lambda x, w, b: _np_group_norm(x, 2, w, b)),
+    OpCase("group_norm (2-D, 3 channels a group)", lambda x, w, b: group_norm(x, 2, w, b),
+           [(3, 6), (6,), (6,)], reference=lambda x, w, b: _np_group_norm(x, 2, w, b)),
+    OpCase("group_norm (one value a group: y = bias)", lambda x, w, b: group_norm(x, 3, w, b),
+           [(2, 3), (3,), (3,)], reference=lambda x, w, b: 0 * x + b),
     OpCase("instance_norm", lambda x: instance_norm(x), [(2, 2, 3, 2)], reference=lambda x: _np_normalize(x, (2, 3))),
     OpCase("dropout", _dropout, [(4, 5)]),
 ]

@@ -324,3 +324,77 @@ def test_cpu_both_conv_paths_match_reference(seed, dtype, path, monkeypatch):
     expected_gw = ref.conv2d_grad_weight(x, gy, ws, s, p, d, g)
     check_close(cpu.conv2d_grad_weight(x, gy, ws, s, p, d, g), expected_gw, dtype)
     check_close(cpu.conv2d_grad_weight(x, gy, ws, s, p, d, g, columns=cols), expected_gw, dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("case", [
+    ((2, 6, 7, 6), (4, 3, 3, 2), (1, 1), (1, 1), (2, 1), 2),     # groups, dilation, kh != kw
+    ((3, 5, 5, 4), (5, 5, 3, 3), (1, 1), (0, 2), (1, 1), 1),     # asymmetric padding, p = k-1
+    ((1, 4, 6, 6), (2, 4, 1, 1), (1, 1), (0, 0), (1, 1), 1),     # 1x1
+])
+def test_cpu_grad_input_as_adjoint_conv_matches_col2im(case, dtype, monkeypatch):
+    """Stride 1, O <= C: the grad-input runs as the full convolution of gy with the flipped
+    weight; it equals the reference and the col2im route on the same case, with a bias."""
+    monkeypatch.setattr(cpu, "PER_IMAGE_MAX_K", 0)
+    xs, ws, s, p, d, g = case
+    assert cpu._Conv("t", xs, ws, s, p, d, g).adjoint_as_conv
+    rng = np.random.default_rng(7)
+    x, w, gy = _conv_case_arrays(rng, case, dtype)
+    b_in = rng.standard_normal(xs[1]).astype(dtype)
+    expected = ref.conv2d_grad_input(gy, w, xs, s, p, d, g) + b_in.reshape(1, -1, 1, 1)
+    as_conv = cpu.conv2d_grad_input(noncontiguous(gy), w, xs, s, p, d, g, bias=b_in)
+    check_close(as_conv, expected, dtype)
+    monkeypatch.setattr(cpu._Conv, "adjoint_as_conv", property(lambda self: False))
+    check_close(cpu.conv2d_grad_input(gy, w, xs, s, p, d, g, bias=b_in), expected, dtype)
+
+
+def test_cpu_adjoint_as_conv_only_where_it_applies():
+    """Strided layers, padding past the kernel's reach and O > C keep the col2im route."""
+    def route(xs, ws, s, p):
+        return cpu._Conv("t", xs, ws, s, p, 1, 1).adjoint_as_conv
+    assert route((1, 4, 8, 8), (4, 4, 3, 3), 1, 1)
+    assert not route((1, 4, 8, 8), (4, 4, 3, 3), 2, 1)
+    assert not route((1, 4, 8, 8), (4, 4, 3, 3), 1, 3)
+    assert not route((1, 4, 8, 8), (8, 4, 3, 3), 1, 1)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("case", [
+    ((5, 6, 7, 6), (4, 3, 3, 2), (1, 1), (1, 1), (2, 1), 2),     # stride 1: grad-input as a conv
+    ((4, 6, 8, 7), (6, 2, 3, 3), (2, 1), (1, 0), (1, 1), 3),     # strided: col2im per chunk
+])
+@pytest.mark.parametrize("chunk_bytes", [1, 3000])
+def test_cpu_conv_in_image_chunks_matches_reference(case, dtype, chunk_bytes, monkeypatch):
+    """Columns built a few images at a time (one image per chunk at 1 byte; a partial last
+    chunk at 3000): forward, grad-input and grad-weight equal the reference."""
+    monkeypatch.setattr(cpu, "PER_IMAGE_MAX_K", 0)
+    monkeypatch.setattr(cpu, "COLUMN_CHUNK_BYTES", chunk_bytes)
+    xs, ws, s, p, d, g = case
+    assert len(cpu._Conv("t", xs, ws, s, p, d, g).image_chunks(np.dtype(dtype).itemsize)) > 1
+    x, w, gy = _conv_case_arrays(np.random.default_rng(8), case, dtype)
+    y, cols = cpu.conv2d_forward(x, w, s, p, d, g, keep_columns=True)
+    assert cols is None                                   # no whole column matrix to keep
+    check_close(y, ref.conv2d_forward(x, w, s, p, d, g), dtype)
+    check_close(cpu.conv2d_grad_input(gy, w, xs, s, p, d, g), ref.conv2d_grad_input(gy, w, xs, s, p, d, g),
+                dtype)
+    check_close(cpu.conv2d_grad_weight(x, gy, ws, s, p, d, g), ref.conv2d_grad_weight(x, gy, ws, s, p, d, g),
+                dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_cpu_pointwise_conv_uses_rows_as_columns(dtype, monkeypatch):
+    """A 1x1 stride-1 conv takes x's channels-last rows as its columns (no im2col):
+    forward, both adjoints and the kept columns equal the reference."""
+    monkeypatch.setattr(cpu, "PER_IMAGE_MAX_K", 0)
+    case = ((3, 5, 4, 6), (7, 5, 1, 1), (1, 1), (0, 0), (1, 1), 1)
+    xs, ws, s, p, d, g = case
+    assert cpu._Conv("t", xs, ws, s, p, d, g).pointwise
+    assert not cpu._Conv("t", xs, ws, s, (1, 1), d, g).pointwise
+    x, w, gy = _conv_case_arrays(np.random.default_rng(9), case, dtype)
+    y, cols = cpu.conv2d_forward(noncontiguous(x), w, s, p, d, g, keep_columns=True)
+    check_close(y, ref.conv2d_forward(x, w, s, p, d, g), dtype)
+    expected_gw = ref.conv2d_grad_weight(x, gy, ws, s, p, d, g)
+    check_close(cpu.conv2d_grad_weight(x, gy, ws, s, p, d, g, columns=cols), expected_gw, dtype)
+    check_close(cpu.conv2d_grad_weight(x, gy, ws, s, p, d, g), expected_gw, dtype)
+    check_close(cpu.conv2d_grad_input(gy, w, xs, s, p, d, g), ref.conv2d_grad_input(gy, w, xs, s, p, d, g),
+                dtype)
