@@ -26,14 +26,14 @@ results), `call_backward` (the checks around one backward rule).
 """
 import heapq
 
-from minigen import backend
+from minigen import backend, versions
 from minigen.tensor import Tensor
 # The grad-mode switches and the version checks live in leaf modules; their names are
 # kept here too (minigen.autograd.no_grad, .StaleTensorError, ... are public).
 from minigen.grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled  # noqa: F401
 from minigen.versions import (  # noqa: F401
     Change, StaleTensorError, bump_storage, changes_described, check_unchanged, checksum, note_change,
-    stale_error, storage_change, storage_root, storage_version, versions_of)
+    stale_error, storage_change, storage_root, storage_version)
 
 
 class GraphFreedError(RuntimeError):
@@ -113,9 +113,10 @@ def _send(pending, schedule, tensor, g, f):
         raise RuntimeError(
             f"{type(f).__name__}.backward returned a gradient of shape {g.shape} "
             f"for an input of shape {tensor.shape} (a bug in that op)")
-    entry = pending.get(id(tensor))
+    key = id(tensor)
+    entry = pending.get(key)
     if entry is None:
-        pending[id(tensor)] = [tensor, g]
+        pending[key] = [tensor, g]
         schedule.push(tensor.creator)
     else:
         entry[1] = entry[1] + g
@@ -124,8 +125,8 @@ def _send(pending, schedule, tensor, g, f):
 def call_backward(f, output_grads):
     """f's backward rule, after checking that the inputs it reads are unchanged since
     the forward; always a sequence, one gradient (or None) per input."""
-    if f._input_versions is not None:        # f.check_saved_inputs(), one call less
-        check_unchanged(f, f.inputs, f._input_versions, f._input_sums)
+    if f.reads_inputs and (f._input_sums is not None or f._stamp != versions.clock):
+        check_unchanged(f, f.inputs, f._stamp, f._input_sums)      # f.check_saved_inputs()
     input_grads = f.backward(*output_grads)
     if not isinstance(input_grads, (tuple, list)):
         input_grads = (input_grads,)
@@ -152,7 +153,9 @@ class Delivery:
             entry = pending.pop(id(y), None)
             if entry is not None:
                 received += 1
-                entry = self.finish(y, entry[1])
+                entry = entry[1]
+                if y._hooks or y._retains_grad or self.wanted is not None:   # else: no-op
+                    entry = self.finish(y, entry)
             outputs.append(y)
             grads.append(entry)
         if received == 0:

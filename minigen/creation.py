@@ -16,10 +16,6 @@ def _device(device):
     return backend.check_device_name(device) if device is not None else backend.default_device()
 
 
-def _finish(array, requires_grad, device):
-    return Tensor(backend.to_device(array, _device(device)), requires_grad=requires_grad)
-
-
 def _shape(shape):
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         return tuple(shape[0])
@@ -36,11 +32,10 @@ def tensor(data, dtype=None, device=None, requires_grad=False):
     if dtype is None and not hasattr(data, "dtype"):
         array = np.asarray(data)
         dtype = DEFAULT_DTYPE if array.dtype == np.float64 else array.dtype
-    xp = backend.get_array_module(data)
-    array = xp.array(data, dtype=dtype, copy=True)
-    if device is None:
-        device = backend.device_of(array) if hasattr(data, "dtype") else backend.default_device()
-    return _finish(array, requires_grad, device)
+    array = backend.get_array_module(data).array(data, dtype=dtype, copy=True)
+    if device is not None or not hasattr(data, "dtype"):     # an array stays where it is
+        array = backend.to_device(array, _device(device))
+    return Tensor(array, requires_grad=requires_grad)
 
 
 def as_tensor(data, dtype=None, device=None):

@@ -53,7 +53,8 @@ class Function(abc.ABC):
     # False for ops whose backward needs only the inputs' shapes (add, sub): changing
     # such an input after the forward does not make the gradient wrong.
     reads_inputs = True
-    _input_versions = _input_sums = None
+    _stamp = 0               # the versions clock when the node was made (minigen.versions)
+    _input_sums = None
 
     def __call__(self, *inputs):
         tensors = self._to_tensors(inputs)      # constants wrapped; one device, one dtype
@@ -76,15 +77,16 @@ class Function(abc.ABC):
         self.inputs = tensors
         generation = 0                          # one more than any input's creator
         for t in tensors:
-            if t.creator is not None and t.creator.generation >= generation:
-                generation = t.creator.generation + 1
+            creator = t.creator
+            if creator is not None and creator.generation >= generation:
+                generation = creator.generation + 1
         self.generation = generation
         self.outputs = tuple(map(weakref.ref, results))
         if len(results) > 1:                    # one output is alive whenever it matters
             self._output_meta = list(zip(map(_shape, results), map(_dtype, results)))
-        if self.reads_inputs:                   # see minigen.versions
-            self._input_versions, self._input_sums = versions.snapshot(tensors)
-        self._output_versions = versions.versions_of(results)
+        self._stamp = versions.clock            # what changes later is stale (minigen.versions)
+        if self.reads_inputs:
+            self._input_sums = versions.leaf_checksums(tensors)
         for y in results:
             y.creator, y.requires_grad = self, True
         if _anomaly_hook is not None:
@@ -123,14 +125,14 @@ class Function(abc.ABC):
         """The i-th output Tensor (alive whenever its gradient is being computed),
         checked to hold the values the forward gave it."""
         y = self.outputs[i]()
-        if y is not None and y._version != self._output_versions[i]:
-            raise versions.stale_error(self, y, f"output {i}", self._output_versions[i])
+        if y is not None and versions.clock != self._stamp and versions.changed_since(y, self._stamp):
+            raise versions.stale_error(self, y, f"output {i}")
         return y
 
     def check_saved_inputs(self):
         """StaleTensorError if an input the backward reads changed after the forward."""
-        if self._input_versions is not None:
-            versions.check_unchanged(self, self.inputs, self._input_versions, self._input_sums)
+        if self.reads_inputs:
+            versions.check_unchanged(self, self.inputs, self._stamp, self._input_sums)
 
     def zeros(self, shape, dtype):
         """A zero gradient for an output that received none."""
@@ -142,11 +144,8 @@ class Function(abc.ABC):
         self.inputs = None
         attributes = self.__dict__
         attributes.pop("saved", None)                    # back to the class's ()
-        for value in attributes.values():
-            if type(value) not in _NOT_ARRAYS:           # maybe an array kept the old way
-                break
-        else:
-            return
+        if _NOT_ARRAYS.issuperset(map(type, attributes.values())):
+            return                                       # no array kept the old way
         for key, value in list(attributes.items()):
             if type(value) not in _NOT_ARRAYS and hasattr(value, "shape") and hasattr(value, "dtype"):
                 del attributes[key]

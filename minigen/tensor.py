@@ -59,6 +59,7 @@ class Tensor:
     _hooks = ()                   # a list once a hook is registered
     _retains_grad = False
     _version_offset = 0           # see `_version` (versions and in-place helpers, below)
+    _changed_at = 0               # the tick of the last change of this tensor itself
     _last_change = None
 
     def __init__(self, data, requires_grad=False, name=None):
@@ -586,6 +587,7 @@ class Tensor:
         self._data = value
         # keep `_version` increasing whatever writes the new array has already seen
         self._version_offset = old + 1 - versions.storage_version(value)
+        self._changed_at = versions.tick()
         self._last_change = versions.note_change(".data = ...")
 
     # The getter is attrgetter (C, no Python frame): `t.data` is read everywhere.
@@ -615,8 +617,9 @@ class Tensor:
                              "a read-only NumPy array); make a copy first")
         write(self._data)
         change = versions.note_change(what)
-        if not versions.bump_storage(self._data, change):
+        if not versions.bump_storage(self._data, change):     # memory that cannot be tracked
             self._version_offset += 1
+            self._changed_at = versions.tick()
         self._last_change = change
         return self
 

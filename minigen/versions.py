@@ -1,24 +1,24 @@
 """Versions: noticing a tensor changed between its forward and its backward.
 
-A Function that saves a tensor for its backward records the tensor's `_version`;
-backward checks it is unchanged, so a gradient is never computed from values other
-than those of the forward (the classic `loss = D(G(z)); opt_D.step(); loss.backward()`).
+Every counted change of a tensor (an optimizer step, `x.data = ...`, an in-place
+helper such as `fill_`) ticks one clock, and the tensor (or the memory it lives in)
+remembers the tick of its last change. A Function remembers the clock when it is made
+(`stamp`); before its backward runs, a tensor it reads whose last change came later is
+stale, so a gradient is never computed from values other than those of the forward
+(the classic `loss = D(G(z)); opt_D.step(); loss.backward()`). While nothing has
+changed since a node was made (nearly always), that is one comparison of two ints.
+Writes straight into a leaf's array are not counted: a checksum catches those.
 A leaf module of the engine: it imports only `minigen.errors` (and, when it builds an
 error message, the inspection tools).
 """
 import itertools
-import operator
 import weakref
 
 import numpy as np
 
 from minigen.errors import user_line
 
-# As in PyTorch, the count of in-place writes lives with the *storage*: the array that
-# owns the memory (the root of `array.base`), so a write through a view (x[0], a
-# reshape, `x.detach()`) is seen by every tensor on that memory. Storages start at 0
-# and get an entry here at their first write, removed when the array is freed.
-# Rebinding `tensor.data = new` (what an optimizer step does) bumps the tensor itself.
+
 class StaleTensorError(RuntimeError):
     """backward needs a tensor as the forward saw it, but it has been changed since."""
 
@@ -36,8 +36,22 @@ class Change:
         return f"{self.what} at {self.line}"
 
 
-_storage_writes = {}     # id(root array) -> [count, last Change, weakref to the root]
+clock = 0                # how many changes have been counted so far (see tick)
+
+# As in PyTorch, the count of in-place writes lives with the *storage*: the array that
+# owns the memory (the root of `array.base`), so a write through a view (x[0], a
+# reshape, `x.detach()`) is seen by every tensor on that memory. Storages start at 0
+# and get an entry here at their first write, removed when the array is freed.
+# Rebinding `tensor.data = new` (what an optimizer step does) bumps the tensor itself.
+_storage_writes = {}     # id(root array) -> [count, last Change, weakref to the root, tick]
 _change_context = []     # the Changes of open `changes_described` blocks, innermost last
+
+
+def tick():
+    """Count one change; its tick (the clock after it)."""
+    global clock
+    clock += 1
+    return clock
 
 
 def storage_root(array):
@@ -57,20 +71,18 @@ def storage_version(array):
     return entry[0] if entry is not None else 0
 
 
-_offset = operator.attrgetter("_version_offset")
-_version = operator.attrgetter("_version")
+def changed_since(tensor, stamp):
+    """Whether `tensor` (its binding, or the memory it lives in) changed after the clock
+    read `stamp`."""
+    if tensor._changed_at > stamp:
+        return True
+    entry = _storage_writes.get(id(storage_root(tensor._data))) if _storage_writes else None
+    return entry is not None and entry[3] > stamp
 
 
-def versions_of(tensors):
-    """(t._version for t in tensors) as a tuple, without the storage lookups while no in-place
-    write has happened at all (every Function call records these)."""
-    return tuple(map(_version if _storage_writes else _offset, tensors))
-
-
-def snapshot(tensors):
-    """What a Function records of the inputs its backward reads: their versions, and a
-    checksum of each leaf among them (parameters, data, constants; None for the others,
-    or None for all when there is no leaf): for leaves the only way to notice a write
+def leaf_checksums(tensors):
+    """A checksum of each leaf among `tensors` (parameters, data, constants; None for the
+    others), or None when there is no leaf: for leaves the only way to notice a write
     straight into the array (w.data[0] = 10) between forward and backward."""
     sums = None
     for i, t in enumerate(tensors):
@@ -78,19 +90,20 @@ def snapshot(tensors):
             if sums is None:
                 sums = [None] * len(tensors)
             sums[i] = checksum(t._data)
-    return versions_of(tensors), sums
+    return sums
 
 
-def check_unchanged(function, tensors, saved_versions, saved_sums):
-    """StaleTensorError if one of `function`'s inputs changed since its forward."""
-    if versions_of(tensors) != saved_versions:   # a counted change: name the tensor
+def check_unchanged(function, tensors, stamp, sums):
+    """StaleTensorError if one of `function`'s inputs changed since its forward (made at
+    clock `stamp`; `sums`: the leaves' checksums then, see leaf_checksums)."""
+    if clock != stamp:                           # a counted change since: name the tensor
         for i, x in enumerate(tensors):
-            if x._version != saved_versions[i]:
-                raise stale_error(function, x, f"input {i}", saved_versions[i])
-    if saved_sums is not None:                   # a write straight into a leaf's array
+            if changed_since(x, stamp):
+                raise stale_error(function, x, f"input {i}")
+    if sums is not None:                         # a write straight into a leaf's array
         for i, x in enumerate(tensors):
-            if saved_sums[i] is not None and bool(checksum(x._data) != saved_sums[i]):
-                raise stale_error(function, x, f"input {i}", saved_versions[i], raw_write=True)
+            if sums[i] is not None and bool(checksum(x._data) != sums[i]):
+                raise stale_error(function, x, f"input {i}", raw_write=True)
 
 
 def storage_change(array):
@@ -132,9 +145,10 @@ def bump_storage(array, change):
             ref = weakref.ref(root, lambda _, key=key: _storage_writes.pop(key, None))
         except TypeError:
             return False
-        entry = _storage_writes[key] = [0, None, ref]
+        entry = _storage_writes[key] = [0, None, ref, 0]
     entry[0] += 1
     entry[1] = change
+    entry[3] = tick()
     return True
 
 
@@ -161,7 +175,7 @@ def checksum(array):
 _UNSIGNED = {1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64}
 
 
-def stale_error(function, tensor, role, saved_version, raw_write=False):
+def stale_error(function, tensor, role, raw_write=False):
     """The StaleTensorError for `tensor` (`role`: 'input 1', 'output 0') of `function`;
     raw_write: its version is unchanged but its values are not (see `checksum`)."""
     label = f"'{tensor.name}' " if tensor.name else ""
@@ -192,7 +206,7 @@ def stale_error(function, tensor, role, saved_version, raw_write=False):
             "...) under no_grad, which are counted and named in this error.")
     return StaleTensorError(
         f"{function.name}.backward{made} needs its {role}, the tensor {label}of shape "
-        f"{tensor.shape} ({kind}), as the forward saw it (version {saved_version}), but it "
-        f"was changed since (now version {tensor._version}), last {where}.\n"
+        f"{tensor.shape} ({kind}), as the forward saw it, but it was changed since (now "
+        f"version {tensor._version}), last {where}.\n"
         "  The gradient would be computed with the new values. Call backward before changing "
         "the tensor (e.g. before opt.step()), or run the forward again after the change.")
