@@ -285,14 +285,18 @@ def build_same(L, factory):
     return ours, theirs
 
 
-def mlp_case(L):
-    """Linear 784->512, ReLU, Linear 512->784; MSE to a target; backward; Adam step (batch 128)."""
+def mlp_step_case(L, sizes, batch):
+    """An MLP of Linear layers of `sizes` with ReLUs between them; MSE to a target;
+    backward; Adam step: the same step timed in both libraries."""
     def factory(nn):
-        return nn.Sequential(nn.Linear(784, 512), nn.ReLU(), nn.Linear(512, 784))
+        layers = []
+        for n_in, n_out in zip(sizes[:-1], sizes[1:]):
+            layers += [nn.Linear(n_in, n_out), nn.ReLU()]
+        return nn.Sequential(*layers[:-1])
 
     ours, theirs = build_same(L, factory)
-    x_m, x_t = L.pair(L.randn(128, 784))
-    y_m, y_t = L.pair(L.randn(128, 784))
+    x_m, x_t = L.pair(L.randn(batch, sizes[0]))
+    y_m, y_t = L.pair(L.randn(batch, sizes[-1]))
     opt_m = L.moptim.Adam(ours.parameters(), lr=1e-3)
     opt_t = L.torch.optim.Adam(theirs.parameters(), lr=1e-3)
 
@@ -306,31 +310,17 @@ def mlp_case(L):
         L.TF.mse_loss(theirs(x_t), y_t).backward()
         opt_t.step()
     return run_m, run_t, None
+
+
+def mlp_case(L):
+    """Linear 784->512, ReLU, Linear 512->784 (batch 128): mostly matrix products."""
+    return mlp_step_case(L, (784, 512, 784), 128)
 
 
 def mlp_toy_case(L):
-    """The 2-D toy size: Linear 2->128, ReLU, Linear 128->128, ReLU, Linear 128->2; MSE to
-    a target; backward; Adam step (batch 256). Mostly per-op cost, little arithmetic."""
-    def factory(nn):
-        return nn.Sequential(nn.Linear(2, 128), nn.ReLU(), nn.Linear(128, 128), nn.ReLU(),
-                             nn.Linear(128, 2))
-
-    ours, theirs = build_same(L, factory)
-    x_m, x_t = L.pair(L.randn(256, 2))
-    y_m, y_t = L.pair(L.randn(256, 2))
-    opt_m = L.moptim.Adam(ours.parameters(), lr=1e-3)
-    opt_t = L.torch.optim.Adam(theirs.parameters(), lr=1e-3)
-
-    def run_m():
-        opt_m.zero_grad()
-        L.MF.mse_loss(ours(x_m), y_m).backward()
-        opt_m.step()
-
-    def run_t():
-        opt_t.zero_grad()
-        L.TF.mse_loss(theirs(x_t), y_t).backward()
-        opt_t.step()
-    return run_m, run_t, None
+    """The 2-D toy size: 2->128->128->2 with ReLUs (batch 256). Mostly per-op cost, little
+    arithmetic."""
+    return mlp_step_case(L, (2, 128, 128, 2), 256)
 
 
 def dcgan_case(L, n=64, nz=100):
