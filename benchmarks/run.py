@@ -576,6 +576,11 @@ def main():
     sys.path.insert(0, REPO)
     import torch                              # before kernels: PyTorch keeps its own OpenMP defaults
     torch.set_num_threads(args.threads)
+    # minigen's kernels next: with PyTorch's OpenMP runtime loaded they pick Numba's
+    # workqueue layer, which numba.set_num_threads below would otherwise fix to omp
+    # (then Numba's and PyTorch's OpenMP workers spin against each other: conv 64->128
+    # fwd+bwd took 120 ms instead of 17 ms here at 2 threads).
+    import kernels  # noqa: F401
     import numba
     numba.set_num_threads(min(args.threads, numba.config.NUMBA_NUM_THREADS))
     torch.manual_seed(0)
