@@ -51,75 +51,6 @@ def _bias_grad(gy):
     return reduce.sum(gy, axis=(0, 2, 3))
 
 
-class Conv2d(_ConvParams, Function):
-    """y = conv2d(x, W) + b.
-
-    gx = conv_transpose2d(gy, W),  gW = Conv2dGradWeight(x, gy),  gb = sum of gy over n, i, j.
-
-    With keep_columns the CPU kernel's column matrix of x (im2col) is kept for gW,
-    which then skips its own im2col (set by conv2d() when W will need a gradient).
-    """
-
-    keep_columns = False
-    columns = None
-
-    def forward(self, x, w, b=None):
-        if not self.keep_columns:                                    # bias added in the kernel
-            return kernels.conv2d_forward(x, w, *self.params, bias=b)
-        y, self.columns = kernels.conv2d_forward(x, w, *self.params, bias=b, keep_columns=True)
-        return y
-
-    def backward(self, gy):
-        x, w = self.inputs[0], self.inputs[1]
-        gx = ConvTranspose2d(*self.params, out_shape=x.shape)(gy, w)
-        gw = Conv2dGradWeight(*self.params, w_shape=w.shape, columns=self.columns)(x, gy)
-        return (gx, gw) if len(self.inputs) == 2 else (gx, gw, _bias_grad(gy))
-
-
-class ConvTranspose2d(_ConvParams, Function):
-    """y = conv_transpose2d(x, W) + b: the adjoint of conv2d in its input (out_shape given).
-
-    gx = conv2d(gy, W),  gW = Conv2dGradWeight(gy, x),  gb = sum of gy over n, i, j.
-    """
-
-    def __init__(self, stride, padding, dilation, groups, out_shape):
-        super().__init__(stride, padding, dilation, groups)
-        self.out_shape = tuple(out_shape)
-
-    def forward(self, x, w, b=None):
-        return kernels.conv2d_grad_input(x, w, self.out_shape, *self.params, bias=b)
-
-    def backward(self, gy):
-        x, w = self.inputs[0], self.inputs[1]
-        gx = Conv2d(*self.params)(gy, w)
-        gw = Conv2dGradWeight(*self.params, w_shape=w.shape)(gy, x)
-        return (gx, gw) if len(self.inputs) == 2 else (gx, gw, _bias_grad(gy))
-
-
-class Conv2dGradWeight(_ConvParams, Function):
-    """gW = B_W^T(x, gy): the gradient of conv2d with respect to its weight.
-
-    It is bilinear in (x, gy); with G the gradient arriving for gW:
-    gx = conv_transpose2d(gy, G),  g_gy = conv2d(x, G).
-    """
-
-    def __init__(self, stride, padding, dilation, groups, w_shape, columns=None):
-        super().__init__(stride, padding, dilation, groups)
-        self.w_shape = tuple(w_shape)
-        self.columns = columns                   # im2col of x from the forward, or None
-
-    def forward(self, x, gy):
-        columns, self.columns = self.columns, None       # used once, then not held
-        return kernels.conv2d_grad_weight(x, gy, self.w_shape, *self.params, columns=columns)
-
-    def backward(self, g):
-        x, gy = self.inputs
-        gx = ConvTranspose2d(*self.params, out_shape=x.shape)(gy, g)
-        ggy = Conv2d(*self.params)(x, g)
-        return gx, ggy
-
-
-# ------------------------------------------------------------------ functions
 def _check_conv_inputs(op, x, w, b, groups, in_channels):
     if x.ndim != 4:
         raise ShapeError(f"{op}: input must be 4-D (N, C, H, W), got shape {x.shape} at {user_line()}")
@@ -133,6 +64,38 @@ def _check_conv_inputs(op, x, w, b, groups, in_channels):
                          f"shape {w.shape} with groups={groups} expects {in_channels} at {user_line()}")
     if x.dtype.kind != "f":
         raise TypeError(f"{op}: input must be a float tensor, got {x.dtype}")
+
+
+def conv_output_size(size, kernel, stride, padding, dilation=1):
+    """The output length of conv2d along one axis (floor((size + 2 pad - d (k - 1) - 1) / s) + 1)."""
+    return (size + 2 * padding - dilation * (kernel - 1) - 1) // stride + 1
+
+
+class Conv2d(_ConvParams, Function):
+    """y = conv2d(x, W) + b.
+
+    gx = conv_transpose2d(gy, W),  gW = Conv2dGradWeight(x, gy),  gb = sum of gy over n, i, j.
+
+    With keep_columns the CPU kernel's column matrix of x (im2col) is saved for gW
+    (`saved[0]`), which then skips its own im2col (set by conv2d() when W will need a
+    gradient); saved[0] is None (or nothing is saved) when the kernel made none.
+    """
+
+    keep_columns = False
+
+    def forward(self, x, w, b=None):
+        if not self.keep_columns:                                    # bias added in the kernel
+            return kernels.conv2d_forward(x, w, *self.params, bias=b)
+        y, columns = kernels.conv2d_forward(x, w, *self.params, bias=b, keep_columns=True)
+        self.save_for_backward(columns)
+        return y
+
+    def backward(self, gy):
+        x, w = self.inputs[0], self.inputs[1]
+        columns = self.saved[0] if self.saved else None
+        gx = ConvTranspose2d(*self.params, out_shape=x.shape)(gy, w)
+        gw = Conv2dGradWeight(*self.params, w_shape=w.shape, columns=columns)(x, gy)
+        return (gx, gw) if len(self.inputs) == 2 else (gx, gw, _bias_grad(gy))
 
 
 def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
@@ -156,6 +119,26 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     fn = Conv2d(stride, padding, dilation, groups)
     fn.keep_columns = autograd.is_grad_enabled() and weight.requires_grad
     return fn(input, weight) if bias is None else fn(input, weight, bias)
+
+
+class ConvTranspose2d(_ConvParams, Function):
+    """y = conv_transpose2d(x, W) + b: the adjoint of conv2d in its input (out_shape given).
+
+    gx = conv2d(gy, W),  gW = Conv2dGradWeight(gy, x),  gb = sum of gy over n, i, j.
+    """
+
+    def __init__(self, stride, padding, dilation, groups, out_shape):
+        super().__init__(stride, padding, dilation, groups)
+        self.out_shape = tuple(out_shape)
+
+    def forward(self, x, w, b=None):
+        return kernels.conv2d_grad_input(x, w, self.out_shape, *self.params, bias=b)
+
+    def backward(self, gy):
+        x, w = self.inputs[0], self.inputs[1]
+        gx = Conv2d(*self.params)(gy, w)
+        gw = Conv2dGradWeight(*self.params, w_shape=w.shape)(gy, x)
+        return (gx, gw) if len(self.inputs) == 2 else (gx, gw, _bias_grad(gy))
 
 
 def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
@@ -186,8 +169,27 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_paddi
     return fn(input, weight) if bias is None else fn(input, weight, bias)
 
 
-def conv_output_size(size, kernel, stride, padding, dilation=1):
-    return (size + 2 * padding - dilation * (kernel - 1) - 1) // stride + 1
+class Conv2dGradWeight(_ConvParams, Function):
+    """gW = B_W^T(x, gy): the gradient of conv2d with respect to its weight.
+
+    It is bilinear in (x, gy); with G the gradient arriving for gW:
+    gx = conv_transpose2d(gy, G),  g_gy = conv2d(x, G).
+    """
+
+    def __init__(self, stride, padding, dilation, groups, w_shape, columns=None):
+        super().__init__(stride, padding, dilation, groups)
+        self.w_shape = tuple(w_shape)
+        self.columns = columns                   # im2col of x from the forward, or None
+
+    def forward(self, x, gy):
+        columns, self.columns = self.columns, None       # used once, then not held
+        return kernels.conv2d_grad_weight(x, gy, self.w_shape, *self.params, columns=columns)
+
+    def backward(self, g):
+        x, gy = self.inputs
+        gx = ConvTranspose2d(*self.params, out_shape=x.shape)(gy, g)
+        ggy = Conv2d(*self.params)(x, g)
+        return gx, ggy
 
 
 # ------------------------------------------------------------------------ cases

@@ -59,12 +59,13 @@ class Conv2dLeakyReLU(Conv2d):
     def forward(self, x, w, b=None):
         out = kernels.conv2d_forward(x, w, *self.params, bias=b, negative_slope=self.slope,
                                      keep_columns=self.keep_columns)
-        y, self.columns = out if self.keep_columns else (out, None)
-        self.positive = y > 0
+        y, columns = out if self.keep_columns else (out, None)
+        self.save_for_backward(columns, y > 0)       # saved[0] is what Conv2d's backward reads
         return y
 
     def backward(self, gy):
-        return super().backward(gy * _slope_mask(self.positive, self.slope, gy))
+        positive = self.saved[1]
+        return super().backward(gy * _slope_mask(positive, self.slope, gy))
 
 
 class BatchNormLeakyReLU(Function):
@@ -77,15 +78,16 @@ class BatchNormLeakyReLU(Function):
         self.eps, self.slope = eps, negative_slope
 
     def forward(self, x, gamma, beta):
-        y, self.mean, self.invstd = kernels.batchnorm_forward_train(
-            x, gamma, beta, self.eps, negative_slope=self.slope)
-        self.positive = y > 0
+        y, mean, invstd = kernels.batchnorm_forward_train(x, gamma, beta, self.eps,
+                                                          negative_slope=self.slope)
+        self.save_for_backward(mean, invstd, y > 0)
         return y
 
     def backward(self, gy):
         x, gamma, _ = self.inputs
-        gz = gy * _slope_mask(self.positive, self.slope, gy)
-        return BatchNormGrad(self.eps, self.mean, self.invstd)(gz, x, gamma)
+        mean, invstd, positive = self.saved
+        gz = gy * _slope_mask(positive, self.slope, gy)
+        return BatchNormGrad(self.eps, mean, invstd)(gz, x, gamma)
 
 
 # ------------------------------------------------------------------ functions
@@ -123,8 +125,9 @@ def batch_norm_leaky_relu(input, running_mean, running_var, weight=None, bias=No
     y = fn(input, weight, bias)
     if running_mean is not None and running_var is not None:      # as batch_norm does
         m = input.numel() // channels
-        unbiased = (1.0 / fn.invstd.astype(xp.float64) ** 2 - eps) * (m / (m - 1))
-        for stat, batch in ((running_mean, fn.mean), (running_var, unbiased)):
+        batch_mean, invstd, _ = fn.saved
+        unbiased = (1.0 / invstd.astype(xp.float64) ** 2 - eps) * (m / (m - 1))
+        for stat, batch in ((running_mean, batch_mean), (running_var, unbiased)):
             array = stat.data if isinstance(stat, Tensor) else stat
             array[...] = (1 - momentum) * array + momentum * batch
     return y

@@ -45,6 +45,11 @@ def _per_channel(t, ndim):
     return reshape(t, (1, -1) + (1,) * (ndim - 2))
 
 
+def _array(t):
+    """The array of a Tensor (running statistics may be given as either)."""
+    return t.data if isinstance(t, Tensor) else t
+
+
 class BatchNorm(Function):
     """Training-mode batch norm, y = gamma (x - mean) invstd + beta (see the module docstring)."""
 
@@ -52,12 +57,14 @@ class BatchNorm(Function):
         self.eps = eps
 
     def forward(self, x, gamma, beta):
-        y, self.mean, self.invstd = kernels.batchnorm_forward_train(x, gamma, beta, self.eps)
+        y, mean, invstd = kernels.batchnorm_forward_train(x, gamma, beta, self.eps)
+        self.save_for_backward(mean, invstd)         # two numbers a channel, not a full-size array
         return y
 
     def backward(self, gy):
         x, gamma, _ = self.inputs
-        return BatchNormGrad(self.eps, self.mean, self.invstd)(gy, x, gamma)
+        mean, invstd = self.saved
+        return BatchNormGrad(self.eps, mean, invstd)(gy, x, gamma)
 
 
 class BatchNormGrad(Function):
@@ -149,15 +156,12 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     fn = BatchNorm(eps)
     y = fn(input, weight, bias)
     if running_mean is not None and running_var is not None:
-        batch_var = 1.0 / fn.invstd.astype(xp.float64) ** 2 - eps
+        batch_mean, invstd = fn.saved
+        batch_var = 1.0 / invstd.astype(xp.float64) ** 2 - eps
         unbiased = batch_var * (m / (m - 1))
-        _array(running_mean)[...] = (1 - momentum) * _array(running_mean) + momentum * fn.mean
+        _array(running_mean)[...] = (1 - momentum) * _array(running_mean) + momentum * batch_mean
         _array(running_var)[...] = (1 - momentum) * _array(running_var) + momentum * unbiased
     return y
-
-
-def _array(t):
-    return t.data if isinstance(t, Tensor) else t
 
 
 def _normalize(x, axes, eps):
@@ -169,7 +173,10 @@ def _normalize(x, axes, eps):
 def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
     """y = (x - mean) / sqrt(var + eps) * weight + bias over the last dims (normalized_shape).
 
-    derivative: from the engine ops it is built of (mean, var, sqrt, div).
+    dy/dx = invstd (g - mean(g) - xhat mean(g xhat)), g = gy weight, means over the last dims;
+    dy/dweight = sum(gy xhat), dy/dbias = sum(gy).
+
+    Built from engine ops (mean, var, sqrt, div), which give that derivative and the next.
 
     torch.nn.functional.layer_norm: normalise over the last len(normalized_shape) axes."""
     normalized_shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
@@ -188,8 +195,11 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
 def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
     """y = (x - mean) / sqrt(var + eps) * weight + bias, statistics per sample and group of channels.
 
-    derivative: that of batch norm (BatchNorm, BatchNormGrad) on the (1, N*groups, -1)
-    view, then of the per-channel affine map.
+    dy/dx = invstd (g - mean(g) - xhat mean(g xhat)), g = gy weight, means over each group;
+    dy/dweight = sum(gy xhat), dy/dbias = sum(gy).
+
+    That is batch norm's derivative (BatchNorm, BatchNormGrad) on the (1, N*groups, -1) view,
+    followed by the per-channel affine map.
 
     torch.nn.functional.group_norm: statistics over each group of C / num_groups channels."""
     n, c = input.shape[:2]
@@ -218,7 +228,8 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
 def instance_norm(input, weight=None, bias=None, eps=1e-5):
     """y = (x - mean) / sqrt(var + eps) (* weight + bias), statistics per sample and channel.
 
-    derivative: from the engine ops it is built of.
+    dy/dx = invstd (g - mean(g) - xhat mean(g xhat)), g = gy weight, means over each (n, c) plane;
+    dy/dweight = sum(gy xhat), dy/dbias = sum(gy)  (group_norm with one channel a group).
 
     torch.nn.functional.instance_norm (no running statistics): group norm with one channel per group."""
     if input.ndim < 3:

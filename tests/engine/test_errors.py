@@ -177,6 +177,18 @@ def test_save_for_backward_keeps_values_until_backward_then_frees_them():
     assert node.saved == () and node.inputs is None
 
 
+def test_batch_norm_saves_its_statistics_for_backward_then_frees_them():
+    x = mg.tensor(np.arange(12.0).reshape(4, 3), requires_grad=True)
+    y = F.batch_norm(x, None, None, training=True)
+    node = y.creator
+    mean, invstd = node.saved
+    np.testing.assert_allclose(mean, x.data.mean(axis=0))
+    np.testing.assert_allclose(invstd, 1.0 / np.sqrt(x.data.var(axis=0) + 1e-5))
+    assert not hasattr(node, "mean") and not hasattr(node, "invstd")
+    (y * y).sum().backward()
+    assert node.saved == () and node.inputs is None
+
+
 def test_an_op_written_the_old_way_keeps_working_and_its_arrays_are_freed():
     class Mask(mg.Function):                 # stores an array as an attribute, no save_for_backward
         def forward(self, x):
