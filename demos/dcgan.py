@@ -49,7 +49,7 @@ LOSS_DEFAULTS = {
 
 
 def build_parser():
-    p = arg_parser(__doc__.splitlines()[0], epochs=20, batch_size=64, lr=None, out="out/dcgan",
+    p = arg_parser(__doc__.splitlines()[0], epochs=60, batch_size=64, lr=None, out="out/dcgan",
                    checkpoint_every=500)
     p.add_argument("--full", action="store_true", help="the full Fashion-MNIST files")
     p.add_argument("--loss", choices=LOSSES, default="nonsaturating")
