@@ -169,6 +169,9 @@ class _Extreme(Function):
     def __init__(self, axes, keepdims):
         self.axes, self.keepdims = axes, keepdims
 
+    def forward(self, x):
+        return self.reduce(x, axis=self.axes, keepdims=self.keepdims)
+
     def backward(self, gy):
         x = self.inputs[0]
         xp = backend.get_array_module(x.data)
@@ -182,9 +185,6 @@ class Max(_Extreme):
     """y = max of x over `axes`.   gx = gy where x is the maximum (ties share)."""
 
     reduce = staticmethod(lambda a, **kw: a.max(**kw))
-
-    def forward(self, x):
-        return x.max(axis=self.axes, keepdims=self.keepdims)
 
 
 def _extreme(cls, name, x, dim, keepdim, axis, keepdims):
@@ -230,9 +230,6 @@ class Min(_Extreme):
     """y = min of x over `axes`.   gx = gy where x is the minimum (ties share)."""
 
     reduce = staticmethod(lambda a, **kw: a.min(**kw))
-
-    def forward(self, x):
-        return x.min(axis=self.axes, keepdims=self.keepdims)
 
 
 def min(x, dim=None, keepdim=None, *, axis=None, keepdims=None):
